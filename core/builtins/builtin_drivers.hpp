@@ -1,0 +1,13 @@
+// The drivers linked into berthd, so it works with an empty plugin
+// directory. They register through the same descriptor as a plugin library.
+#pragma once
+
+#include <berth/sdk/abi.h>
+
+#include <span>
+
+namespace berth::core {
+
+std::span<const berth_plugin_entry_fn> builtin_drivers();
+
+}  // namespace berth::core

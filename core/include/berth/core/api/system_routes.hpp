@@ -1,0 +1,25 @@
+// GET|HEAD /_ping, GET /version, GET /info, GET /plugins and the berth-only
+// GET /berth/drivers.
+#pragma once
+
+#include "berth/core/api/router.hpp"
+#include "berth/core/config.hpp"
+#include "berth/core/plugin_host.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace berth::core::api {
+
+// What the system routes read. Everything referenced outlives the router.
+struct SystemContext {
+  const DaemonConfig* config = nullptr;
+  const PluginHost* plugins = nullptr;
+  std::string daemon_id;
+  std::string storage_driver;  // the driver in use, empty when none
+  std::chrono::system_clock::time_point started{};
+};
+
+void add_system_routes(Router& router, const SystemContext& context);
+
+}  // namespace berth::core::api

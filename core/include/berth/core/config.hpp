@@ -1,0 +1,79 @@
+// Daemon configuration: defaults, then /etc/berth/daemon.json, then flags.
+#pragma once
+
+#include "berth/core/error.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth::core {
+
+// A listen address from -H/--host or "hosts".
+struct ListenAddress {
+  enum class Kind { unix_socket, tcp };
+  Kind kind = Kind::unix_socket;
+  std::string path;  // unix_socket
+  std::string host;  // tcp: address to bind ("0.0.0.0", "127.0.0.1", "::1")
+  std::uint16_t port = 0;
+  std::string text;  // as the user wrote it, for messages
+
+  static Result<ListenAddress> parse(std::string_view text);
+};
+
+struct TlsConfig {
+  bool tls = false;     // serve TCP with TLS
+  bool verify = false;  // and require client certificates signed by ca
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+
+// Which drivers load and how. Drivers are named "<word>/<id>" as in their
+// library file name, e.g. "storage/overlay", "log/json-file".
+struct DriverConfig {
+  std::vector<std::string> disabled;
+  std::vector<std::string> required;
+  std::map<std::string, std::string> options_json;  // name -> JSON object text
+};
+
+// The resolved configuration the daemon runs with.
+struct DaemonConfig {
+  std::string data_root = "/var/lib/berth";
+  std::string exec_root = "/run/berth";
+  std::vector<ListenAddress> hosts;  // never empty once resolved
+  std::vector<std::string> plugin_dirs;
+  std::string storage_driver;  // empty: choose automatically
+  std::string log_driver = "json-file";
+  std::string log_level = "info";
+  TlsConfig tls;
+  bool insecure_tcp = false;  // allow TCP without TLS (with a loud warning)
+  std::string pidfile;        // default <exec_root>/berthd.pid
+  DriverConfig drivers;
+};
+
+// One layer of settings (the file, or the flags): only what it names.
+struct ConfigLayer {
+  std::optional<std::string> data_root, exec_root, storage_driver, log_driver, log_level, pidfile;
+  std::optional<std::vector<std::string>> hosts, plugin_dirs;
+  std::optional<bool> tls, tls_verify, insecure_tcp;
+  std::optional<std::string> tls_ca, tls_cert, tls_key;
+  std::optional<DriverConfig> drivers;
+};
+
+// Parses daemon.json text. Unknown keys and wrong types are errors naming the
+// key; the file name is the context of every message.
+Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view file_name);
+
+// Reads and parses a config file. A missing file is an empty layer when
+// `must_exist` is false (the default path), an error otherwise.
+Result<ConfigLayer> load_config_file(const std::string& path, bool must_exist);
+
+// Applies defaults, then `file`, then `flags` (flags win), and validates the
+// result. `default_plugin_dir` is the installed plugin directory.
+Result<DaemonConfig> resolve_config(const ConfigLayer& file, const ConfigLayer& flags,
+                                    const std::string& default_plugin_dir);
+
+}  // namespace berth::core

@@ -1,0 +1,314 @@
+#include "berth/core/api/system_routes.hpp"
+
+#include "berth/core/host_info.hpp"
+#include "berth/core/version.hpp"
+
+#include <Poco/DigestEngine.h>
+#include <Poco/SHA2Engine.h>
+#include <boost/json.hpp>
+
+#include <ctime>
+
+namespace berth::core::api {
+namespace json = boost::json;
+
+namespace {
+
+std::string rfc3339_now() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() %
+               1000000000;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[96];
+  std::snprintf(out, sizeof out, "%s.%09lldZ", buf, static_cast<long long>(nanos));
+  return out;
+}
+
+// Docker's managed-plugin capability for each of our kinds.
+std::string_view docker_capability(std::string_view word) {
+  if (word == "storage") return "graphdriver";
+  if (word == "net") return "networkdriver";
+  if (word == "volume") return "volumedriver";
+  return "logdriver";
+}
+
+json::array capability_names(const DriverRecord& r) {
+  json::array out;
+  struct Bit {
+    std::uint64_t bit;
+    const char* name;
+  };
+  static constexpr Bit kBits[] = {
+      {BERTH_CAP_NEEDS_ROOT, "needs-root"},
+      {BERTH_CAP_STORAGE_NATIVE_DIFF, "native-diff"},
+      {BERTH_CAP_STORAGE_QUOTA, "quota"},
+      {BERTH_CAP_NETWORK_GLOBAL_SCOPE, "global-scope"},
+      {BERTH_CAP_VOLUME_GLOBAL_SCOPE, "global-scope"},
+      {BERTH_CAP_LOGGING_READ, "read-logs"},
+  };
+  for (const auto& b : kBits) {
+    if ((r.capabilities & b.bit) != 0) out.emplace_back(b.name);
+  }
+  return out;
+}
+
+json::object driver_json(const DriverRecord& r) {
+  return json::object{
+      {"Name", r.id},
+      {"Kind", r.kind.empty() ? json::value(nullptr) : json::value(r.kind)},
+      {"Type", r.word},
+      {"Version", r.version},
+      {"Abi", r.abi_major == 0 && r.abi_minor == 0
+                  ? std::string()
+                  : std::to_string(r.abi_major) + "." + std::to_string(r.abi_minor)},
+      {"Status", to_string(r.state)},
+      {"Error", r.error},
+      {"Source", r.source},
+      {"Capabilities", capability_names(r)},
+  };
+}
+
+// A driver as Docker's managed-plugin object (GET /plugins), so `docker
+// plugin ls` shows what berthd has loaded.
+json::object docker_plugin_json(const DriverRecord& r) {
+  Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
+  sha.update(r.kind + "/" + r.id + "/" + r.source);
+  std::string description = "berth " + std::string(r.word) + " driver " + r.id + " " + r.version +
+                            " (" + (r.source == "builtin" ? "built in" : r.source) + ")";
+  json::object config{
+      {"DockerVersion", kBerthVersion},
+      {"Description", description},
+      {"Documentation", ""},
+      {"Interface",
+       // Docker marshals each interface type as "prefix.capability/version".
+       json::object{{"Types", json::array{"docker." + std::string(docker_capability(r.word)) +
+                                          "/1.0"}},
+                    {"Socket", ""}}},
+      {"Entrypoint", json::array{}},
+      {"WorkDir", ""},
+      {"Network", json::object{{"Type", "host"}}},
+      {"Linux", json::object{{"Capabilities", json::array{}},
+                             {"AllowAllDevices", false},
+                             {"Devices", json::array{}}}},
+      {"PropagatedMount", ""},
+      {"IpcHost", false},
+      {"PidHost", false},
+      {"Mounts", json::array{}},
+      {"Env", json::array{}},
+      {"Args", json::object{{"Name", ""},
+                            {"Description", ""},
+                            {"Settable", json::array{}},
+                            {"Value", json::array{}}}},
+  };
+  return json::object{
+      {"Id", Poco::DigestEngine::digestToHex(sha.digest())},
+      {"Name", std::string(r.word) + "-" + r.id + ":" + (r.version.empty() ? "latest" : r.version)},
+      {"Enabled", r.state == DriverState::loaded},
+      {"Settings", json::object{{"Mounts", json::array{}},
+                                {"Env", json::array{}},
+                                {"Args", json::array{}},
+                                {"Devices", json::array{}}}},
+      {"PluginReference", ""},
+      {"Config", std::move(config)},
+  };
+}
+
+// Parses Docker's `filters` query value: {"key": ["v1", ...]} (or the older
+// {"key": {"v1": true}}). Unknown keys are errors, as in Docker.
+Result<std::map<std::string, std::vector<std::string>>> parse_filters(
+    const Request& req, std::initializer_list<std::string_view> allowed) {
+  std::map<std::string, std::vector<std::string>> out;
+  const std::string* text = req.query_value("filters");
+  if (text == nullptr || text->empty()) return out;
+  json::error_code ec;
+  json::value v = json::parse(*text, ec);
+  if (ec || !v.is_object()) {
+    return make_error(Errc::invalid_argument, "invalid filters: want a JSON object of arrays");
+  }
+  for (const auto& [key, values] : v.get_object()) {
+    if (std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
+      return make_error(Errc::invalid_argument, "invalid filter '" + std::string(key) + "'");
+    }
+    auto& list = out[std::string(key)];
+    if (values.is_array()) {
+      for (const auto& item : values.get_array()) {
+        if (!item.is_string()) return make_error(Errc::invalid_argument, "invalid filters: values must be strings");
+        list.emplace_back(item.get_string());
+      }
+    } else if (values.is_object()) {
+      for (const auto& [name, on] : values.get_object()) {
+        if (on.is_bool() && on.get_bool()) list.emplace_back(name);
+      }
+    } else {
+      return make_error(Errc::invalid_argument, "invalid filters: want a JSON object of arrays");
+    }
+  }
+  return out;
+}
+
+void ping(Request& req, ResponseWriter& w) {
+  w.set_header("Builder-Version", "1");
+  w.set_header("Swarm", "inactive");
+  w.set_header("Cache-Control", "no-cache, no-store, must-revalidate");
+  w.set_header("Pragma", "no-cache");
+  w.send(200, "text/plain; charset=utf-8", req.method == "HEAD" ? "" : "OK");
+}
+
+}  // namespace
+
+void add_system_routes(Router& router, const SystemContext& ctx) {
+  router.add("GET", "/_ping", ping);
+  router.add("HEAD", "/_ping", ping);
+
+  router.add("GET", "/version", [](Request&, ResponseWriter& w) {
+    HostInfo host = read_host_info();
+    std::string build_time = __DATE__ " " __TIME__;
+    json::object details{{"ApiVersion", kMaxApiVersion.str()},
+                         {"MinAPIVersion", kMinApiVersion.str()},
+                         {"GitCommit", kBerthGitCommit},
+                         {"GoVersion", kCompilerVersion},
+                         {"Os", "linux"},
+                         {"Arch", host.go_arch},
+                         {"KernelVersion", host.kernel_version},
+                         {"Experimental", "false"},
+                         {"BuildTime", build_time}};
+    json::object body{
+        {"Platform", json::object{{"Name", "berth"}}},
+        {"Components", json::array{json::object{
+                           {"Name", "Engine"}, {"Version", kBerthVersion}, {"Details", details}}}},
+        {"Version", kBerthVersion},
+        {"ApiVersion", kMaxApiVersion.str()},
+        {"MinAPIVersion", kMinApiVersion.str()},
+        {"GitCommit", kBerthGitCommit},
+        {"GoVersion", kCompilerVersion},
+        {"Os", "linux"},
+        {"Arch", host.go_arch},
+        {"KernelVersion", host.kernel_version},
+        {"BuildTime", build_time},
+    };
+    w.send_json(200, body);
+  });
+
+  router.add("GET", "/info", [&ctx](Request&, ResponseWriter& w) {
+    HostInfo host = read_host_info();
+    json::array volume, network, log;
+    for (const auto& r : ctx.plugins->records()) {
+      if (r.state != DriverState::loaded) continue;
+      if (r.word == "volume") volume.emplace_back(r.id);
+      if (r.word == "net") network.emplace_back(r.id);
+      if (r.word == "log") log.emplace_back(r.id);
+    }
+    json::array driver_status;
+    json::array warnings;
+    if (ctx.storage_driver.empty()) warnings.emplace_back("WARNING: no storage driver is loaded");
+    for (const auto& h : ctx.config->hosts) {
+      if (h.kind == ListenAddress::Kind::tcp && !ctx.config->tls.tls) {
+        warnings.emplace_back("WARNING: API is accessible on " + h.text +
+                              " without encryption.");
+      }
+    }
+    json::object body{
+        {"ID", ctx.daemon_id},
+        {"Containers", 0},
+        {"ContainersRunning", 0},
+        {"ContainersPaused", 0},
+        {"ContainersStopped", 0},
+        {"Images", 0},
+        {"Driver", ctx.storage_driver},
+        {"DriverStatus", driver_status},
+        {"DockerRootDir", ctx.config->data_root},
+        {"Plugins", json::object{{"Volume", volume},
+                                 {"Network", network},
+                                 {"Authorization", nullptr},
+                                 {"Log", log}}},
+        {"MemoryLimit", true},
+        {"SwapLimit", true},
+        {"KernelMemoryTCP", false},
+        {"CpuCfsPeriod", true},
+        {"CpuCfsQuota", true},
+        {"CPUShares", true},
+        {"CPUSet", true},
+        {"PidsLimit", true},
+        {"OomKillDisable", false},
+        {"IPv4Forwarding", host.ipv4_forwarding},
+        {"BridgeNfIptables", false},
+        {"BridgeNfIp6tables", false},
+        {"Debug", ctx.config->log_level == "debug" || ctx.config->log_level == "trace"},
+        {"NFd", 0},
+        {"NGoroutines", 0},
+        {"SystemTime", rfc3339_now()},
+        {"LoggingDriver", ctx.config->log_driver},
+        {"CgroupDriver", "cgroupfs"},
+        {"CgroupVersion", std::to_string(host.cgroup_version)},
+        {"NEventsListener", 0},
+        {"KernelVersion", host.kernel_version},
+        {"OperatingSystem", host.operating_system},
+        {"OSVersion", host.os_version},
+        {"OSType", "linux"},
+        {"Architecture", host.architecture},
+        {"IndexServerAddress", "https://index.docker.io/v1/"},
+        {"RegistryConfig", json::object{{"AllowNondistributableArtifactsCIDRs", json::array{}},
+                                        {"AllowNondistributableArtifactsHostnames", json::array{}},
+                                        {"InsecureRegistryCIDRs", json::array{"127.0.0.0/8"}},
+                                        {"IndexConfigs", json::object{}},
+                                        {"Mirrors", json::array{}}}},
+        {"NCPU", host.ncpu},
+        {"MemTotal", host.mem_total},
+        {"GenericResources", nullptr},
+        {"HttpProxy", ""},
+        {"HttpsProxy", ""},
+        {"NoProxy", ""},
+        {"Name", host.hostname},
+        {"Labels", json::array{}},
+        {"ExperimentalBuild", false},
+        {"ServerVersion", kBerthVersion},
+        {"Runtimes", json::object{{"berth", json::object{{"path", "berth-native"}}}}},
+        {"DefaultRuntime", "berth"},
+        {"Swarm", json::object{{"NodeID", ""},
+                               {"NodeAddr", ""},
+                               {"LocalNodeState", "inactive"},
+                               {"ControlAvailable", false},
+                               {"Error", ""},
+                               {"RemoteManagers", nullptr}}},
+        {"LiveRestoreEnabled", true},
+        {"Isolation", ""},
+        {"InitBinary", ""},
+        {"ContainerdCommit", json::object{{"ID", ""}, {"Expected", ""}}},
+        {"RuncCommit", json::object{{"ID", ""}, {"Expected", ""}}},
+        {"InitCommit", json::object{{"ID", ""}, {"Expected", ""}}},
+        {"SecurityOptions", json::array{"name=seccomp,profile=builtin"}},
+        {"Warnings", warnings},
+    };
+    w.send_json(200, body);
+  });
+
+  router.add("GET", "/plugins", [&ctx](Request& req, ResponseWriter& w) {
+    auto filters = parse_filters(req, {"capability", "enable"});
+    if (!filters) return w.send_error(filters.error());
+    json::array out;
+    for (const auto& r : ctx.plugins->records()) {
+      if (auto it = filters.value().find("capability"); it != filters.value().end()) {
+        auto cap = docker_capability(r.word);
+        if (std::find(it->second.begin(), it->second.end(), cap) == it->second.end()) continue;
+      }
+      if (auto it = filters.value().find("enable"); it != filters.value().end()) {
+        bool want = !it->second.empty() && it->second.front() == "true";
+        if (want != (r.state == DriverState::loaded)) continue;
+      }
+      out.emplace_back(docker_plugin_json(r));
+    }
+    w.send_json(200, out);
+  });
+
+  router.add("GET", "/berth/drivers", [&ctx](Request&, ResponseWriter& w) {
+    json::array out;
+    for (const auto& r : ctx.plugins->records()) out.emplace_back(driver_json(r));
+    w.send_json(200, out);
+  });
+}
+
+}  // namespace berth::core::api

@@ -1,0 +1,248 @@
+#include "berth/core/config.hpp"
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace berth::core {
+namespace json = boost::json;
+
+namespace {
+
+Error invalid(std::string message) { return make_error(Errc::invalid_argument, std::move(message)); }
+
+Result<std::string> get_string(const json::value& v, std::string_view key) {
+  if (!v.is_string()) return invalid("\"" + std::string(key) + "\" must be a string");
+  return std::string(v.get_string());
+}
+
+Result<bool> get_bool(const json::value& v, std::string_view key) {
+  if (!v.is_bool()) return invalid("\"" + std::string(key) + "\" must be true or false");
+  return v.get_bool();
+}
+
+Result<std::vector<std::string>> get_strings(const json::value& v, std::string_view key) {
+  auto bad = [&] { return invalid("\"" + std::string(key) + "\" must be an array of strings"); };
+  if (!v.is_array()) return bad();
+  std::vector<std::string> out;
+  for (const auto& item : v.get_array()) {
+    if (!item.is_string()) return bad();
+    out.emplace_back(item.get_string());
+  }
+  return out;
+}
+
+const std::regex& driver_name_pattern() {
+  static const std::regex pattern("(storage|net|volume|log)/[a-z0-9][a-z0-9-]*");
+  return pattern;
+}
+
+Result<std::vector<std::string>> get_driver_names(const json::value& v, std::string_view key) {
+  BERTH_TRY(auto names, get_strings(v, key));
+  for (const auto& name : names) {
+    if (!std::regex_match(name, driver_name_pattern())) {
+      return invalid("\"" + std::string(key) + "\": \"" + name +
+                     "\" is not a driver name (want <storage|net|volume|log>/<id>)");
+    }
+  }
+  return names;
+}
+
+Result<DriverConfig> get_drivers(const json::value& v) {
+  if (!v.is_object()) return invalid("\"drivers\" must be an object");
+  DriverConfig out;
+  for (const auto& [key, value] : v.get_object()) {
+    if (key == "disabled") {
+      BERTH_TRY(out.disabled, get_driver_names(value, "drivers.disabled"));
+    } else if (key == "required") {
+      BERTH_TRY(out.required, get_driver_names(value, "drivers.required"));
+    } else if (key == "options") {
+      if (!value.is_object()) return invalid("\"drivers.options\" must be an object");
+      for (const auto& [name, opts] : value.get_object()) {
+        std::string full = "drivers.options." + std::string(name);
+        if (!std::regex_match(name.begin(), name.end(), driver_name_pattern())) {
+          return invalid("\"" + full + "\" does not name a driver (want <storage|net|volume|log>/<id>)");
+        }
+        if (!opts.is_object()) return invalid("\"" + full + "\" must be an object");
+        out.options_json.emplace(std::string(name), json::serialize(opts));
+      }
+    } else {
+      return invalid("unknown key \"drivers." + std::string(key) + "\"");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ListenAddress> ListenAddress::parse(std::string_view text) {
+  ListenAddress out;
+  out.text = std::string(text);
+  auto bad = [&](std::string_view why) {
+    return invalid("invalid host \"" + std::string(text) + "\": " + std::string(why));
+  };
+  if (text.starts_with("unix://")) {
+    out.kind = Kind::unix_socket;
+    out.path = std::string(text.substr(7));
+    if (out.path.empty()) return bad("empty socket path");
+    if (out.path.front() != '/') return bad("socket path must be absolute");
+    // sockaddr_un.sun_path holds 108 bytes including the terminator.
+    if (out.path.size() > 107) return bad("socket path longer than 107 bytes");
+    return out;
+  }
+  if (text.starts_with("tcp://")) {
+    out.kind = Kind::tcp;
+    std::string_view rest = text.substr(6);
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    std::string_view host, port;
+    if (rest.starts_with("[")) {
+      auto close = rest.find(']');
+      if (close == std::string_view::npos) return bad("unclosed [ in IPv6 address");
+      host = rest.substr(1, close - 1);
+      rest.remove_prefix(close + 1);
+      if (!rest.starts_with(":")) return bad("missing port");
+      port = rest.substr(1);
+    } else {
+      auto colon = rest.rfind(':');
+      if (colon == std::string_view::npos) return bad("missing port");
+      host = rest.substr(0, colon);
+      port = rest.substr(colon + 1);
+    }
+    out.host = host.empty() ? "0.0.0.0" : std::string(host);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+      return bad("port must be a number from 0 to 65535");
+    }
+    out.port = static_cast<std::uint16_t>(value);
+    return out;
+  }
+  return bad("want unix:///path or tcp://host:port");
+}
+
+Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view file_name) {
+  auto in_file = [&](Error e) { return std::move(e).wrap(file_name); };
+  json::error_code ec;
+  json::value root = json::parse(text, ec);
+  if (ec) return in_file(invalid("not valid JSON: " + ec.message()));
+  if (!root.is_object()) return in_file(invalid("the top level must be a JSON object"));
+
+  ConfigLayer layer;
+  auto apply = [&](std::string_view key, const json::value& v) -> Result<void> {
+    if (key == "data-root") {
+      BERTH_TRY(layer.data_root, get_string(v, key));
+    } else if (key == "exec-root") {
+      BERTH_TRY(layer.exec_root, get_string(v, key));
+    } else if (key == "hosts") {
+      BERTH_TRY(layer.hosts, get_strings(v, key));
+    } else if (key == "plugin-dirs") {
+      BERTH_TRY(layer.plugin_dirs, get_strings(v, key));
+    } else if (key == "storage-driver") {
+      BERTH_TRY(layer.storage_driver, get_string(v, key));
+    } else if (key == "log-driver") {
+      BERTH_TRY(layer.log_driver, get_string(v, key));
+    } else if (key == "log-level") {
+      BERTH_TRY(layer.log_level, get_string(v, key));
+    } else if (key == "debug") {
+      BERTH_TRY(auto debug, get_bool(v, key));
+      if (debug && !layer.log_level) layer.log_level = "debug";
+    } else if (key == "pidfile") {
+      BERTH_TRY(layer.pidfile, get_string(v, key));
+    } else if (key == "tls") {
+      BERTH_TRY(layer.tls, get_bool(v, key));
+    } else if (key == "tlsverify") {
+      BERTH_TRY(layer.tls_verify, get_bool(v, key));
+    } else if (key == "tlscacert") {
+      BERTH_TRY(layer.tls_ca, get_string(v, key));
+    } else if (key == "tlscert") {
+      BERTH_TRY(layer.tls_cert, get_string(v, key));
+    } else if (key == "tlskey") {
+      BERTH_TRY(layer.tls_key, get_string(v, key));
+    } else if (key == "insecure-tcp") {
+      BERTH_TRY(layer.insecure_tcp, get_bool(v, key));
+    } else if (key == "drivers") {
+      BERTH_TRY(layer.drivers, get_drivers(v));
+    } else {
+      return invalid("unknown key \"" + std::string(key) + "\"");
+    }
+    return ok();
+  };
+  for (const auto& [key, value] : root.get_object()) {
+    if (auto r = apply(key, value); !r) return in_file(std::move(r).error());
+  }
+  return layer;
+}
+
+Result<ConfigLayer> load_config_file(const std::string& path, bool must_exist) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    if (err == ENOENT && !must_exist) return ConfigLayer{};
+    return errno_error(err == ENOENT ? Errc::not_found : Errc::invalid_argument,
+                       "read config file " + path, err);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config_file(text.str(), path);
+}
+
+Result<DaemonConfig> resolve_config(const ConfigLayer& file, const ConfigLayer& flags,
+                                    const std::string& default_plugin_dir) {
+  DaemonConfig cfg;
+  auto pick = [](auto& target, const auto& from_file, const auto& from_flags) {
+    if (from_flags) {
+      target = *from_flags;
+    } else if (from_file) {
+      target = *from_file;
+    }
+  };
+  pick(cfg.data_root, file.data_root, flags.data_root);
+  pick(cfg.exec_root, file.exec_root, flags.exec_root);
+  pick(cfg.storage_driver, file.storage_driver, flags.storage_driver);
+  pick(cfg.log_driver, file.log_driver, flags.log_driver);
+  pick(cfg.log_level, file.log_level, flags.log_level);
+  pick(cfg.pidfile, file.pidfile, flags.pidfile);
+  pick(cfg.tls.tls, file.tls, flags.tls);
+  pick(cfg.tls.verify, file.tls_verify, flags.tls_verify);
+  pick(cfg.tls.ca, file.tls_ca, flags.tls_ca);
+  pick(cfg.tls.cert, file.tls_cert, flags.tls_cert);
+  pick(cfg.tls.key, file.tls_key, flags.tls_key);
+  pick(cfg.insecure_tcp, file.insecure_tcp, flags.insecure_tcp);
+  pick(cfg.drivers, file.drivers, flags.drivers);
+
+  std::vector<std::string> hosts;
+  pick(hosts, file.hosts, flags.hosts);
+  std::vector<std::string> plugin_dirs{default_plugin_dir};
+  pick(plugin_dirs, file.plugin_dirs, flags.plugin_dirs);
+  cfg.plugin_dirs = std::move(plugin_dirs);
+
+  for (const auto* dir : {&cfg.data_root, &cfg.exec_root}) {
+    if (dir->empty() || dir->front() != '/') {
+      return invalid("data and exec roots must be absolute paths, got \"" + *dir + "\"");
+    }
+  }
+  if (hosts.empty()) hosts.push_back("unix://" + cfg.exec_root + "/berth.sock");
+  for (const auto& h : hosts) {
+    BERTH_TRY(auto addr, ListenAddress::parse(h));
+    cfg.hosts.push_back(std::move(addr));
+  }
+  if (cfg.pidfile.empty()) cfg.pidfile = cfg.exec_root + "/berthd.pid";
+
+  static const std::set<std::string, std::less<>> levels{"trace", "debug", "info",
+                                                         "warn",  "error", "fatal"};
+  if (!levels.contains(cfg.log_level)) {
+    return invalid("invalid log level \"" + cfg.log_level +
+                   "\": want trace, debug, info, warn, error or fatal");
+  }
+  if (cfg.tls.verify) cfg.tls.tls = true;
+  if (cfg.tls.tls && (cfg.tls.cert.empty() || cfg.tls.key.empty())) {
+    return invalid("--tls needs --tlscert and --tlskey");
+  }
+  if (cfg.tls.verify && cfg.tls.ca.empty()) return invalid("--tlsverify needs --tlscacert");
+  return cfg;
+}
+
+}  // namespace berth::core

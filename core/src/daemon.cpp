@@ -1,0 +1,294 @@
+#include "berth/core/daemon.hpp"
+
+#include "berth/core/api/router.hpp"
+#include "berth/core/api/server.hpp"
+#include "berth/core/api/system_routes.hpp"
+#include "berth/core/log.hpp"
+#include "berth/core/plugin_host.hpp"
+#include "berth/core/store.hpp"
+#include "berth/core/version.hpp"
+
+#include <CLI/CLI.hpp>
+#include <Poco/Net/SSLManager.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#ifndef BERTH_DEFAULT_PLUGIN_DIR
+#define BERTH_DEFAULT_PLUGIN_DIR "/usr/local/lib/berth/plugins"
+#endif
+
+namespace berth::core {
+namespace fs = std::filesystem;
+
+namespace {
+
+// An exclusive flock on <data-root>/berthd.lock for the daemon's life: the
+// kernel drops it when the process dies, so kill -9 never leaves it stale.
+class DataRootLock {
+ public:
+  static Result<std::unique_ptr<DataRootLock>> acquire(const std::string& data_root) {
+    std::string path = data_root + "/berthd.lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return errno_error(Errc::failed_precondition, "open " + path, errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      char buf[32] = {};
+      ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
+        while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+        return make_error(Errc::already_exists, "data root " + data_root +
+                                                    " is in use by another berthd (pid " + pid + ")");
+      }
+      return errno_error(Errc::failed_precondition, "lock " + path, err);
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+      int err = errno;
+      ::close(fd);
+      return errno_error(Errc::failed_precondition, "write " + path, err);
+    }
+    return std::unique_ptr<DataRootLock>(new DataRootLock(fd));
+  }
+  ~DataRootLock() { ::close(fd_); }
+
+ private:
+  explicit DataRootLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+Result<void> write_pidfile(const std::string& path) {
+  std::ifstream existing(path);
+  long old = 0;
+  if (existing >> old && old != ::getpid() && process_alive(static_cast<pid_t>(old))) {
+    return make_error(Errc::already_exists, "pid file " + path + " names running process " +
+                                                std::to_string(old) +
+                                                "; is another berthd using it?");
+  }
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << ::getpid() << "\n";
+    if (!out.flush()) return make_error(Errc::failed_precondition, "write pid file " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return errno_error(Errc::failed_precondition, "rename " + tmp + " to " + path, errno);
+  }
+  return ok();
+}
+
+Result<void> make_root(const std::string& dir, fs::perms mode) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!ec) fs::permissions(dir, mode, ec);
+  if (ec) return make_error(Errc::failed_precondition, "create " + dir + ": " + ec.message());
+  return ok();
+}
+
+}  // namespace
+
+struct Daemon::State {
+  DaemonConfig config;
+  std::unique_ptr<DataRootLock> lock;
+  bool wrote_pidfile = false;
+  std::unique_ptr<MetadataStore> store;
+  std::unique_ptr<PluginHost> plugins;
+  api::SystemContext system;
+  api::Router router;
+  std::unique_ptr<api::ApiServer> server;
+
+  ~State() {
+    // Stop serving before the objects handlers read go away.
+    server.reset();
+    plugins.reset();
+    store.reset();
+    if (wrote_pidfile) ::unlink(config.pidfile.c_str());
+  }
+};
+
+Daemon::Daemon(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Daemon::~Daemon() = default;
+
+Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
+                                              std::span<const berth_plugin_entry_fn> builtins) {
+  auto s = std::make_unique<State>();
+  s->config = std::move(config);
+  const auto& cfg = s->config;
+  auto log = logger("daemon");
+
+  BERTH_TRY(make_root(cfg.data_root, fs::perms::owner_all | fs::perms::group_exec |
+                                         fs::perms::others_exec));
+  BERTH_TRY(make_root(cfg.exec_root, fs::perms::owner_all));
+  BERTH_TRY(s->lock, DataRootLock::acquire(cfg.data_root));
+  BERTH_TRY(write_pidfile(cfg.pidfile));
+  s->wrote_pidfile = true;
+
+  BERTH_TRY(s->store, MetadataStore::open(cfg.data_root + "/berth.db"));
+  BERTH_TRY(s->system.daemon_id, s->store->daemon_id());
+
+  s->plugins = std::make_unique<PluginHost>(
+      PluginHostOptions{cfg.data_root, cfg.exec_root, cfg.drivers});
+  for (auto entry : builtins) s->plugins->add_builtin(entry);
+  for (const auto& dir : cfg.plugin_dirs) s->plugins->load_directory(dir);
+  BERTH_TRY(s->plugins->check_required());
+
+  auto driver_error = [&](std::string_view word, const std::string& id) {
+    for (const auto& r : s->plugins->records()) {
+      if (r.word == word && r.id == id) {
+        return std::string(to_string(r.state)) + (r.error.empty() ? "" : ": " + r.error);
+      }
+    }
+    return std::string("not found in any plugin directory");
+  };
+  if (!cfg.storage_driver.empty()) {
+    if (s->plugins->find("storage", cfg.storage_driver) == nullptr) {
+      return make_error(Errc::failed_precondition,
+                        "storage driver " + cfg.storage_driver + " is not available: " +
+                            driver_error("storage", cfg.storage_driver));
+    }
+    s->system.storage_driver = cfg.storage_driver;
+  } else {
+    for (const char* preferred : {"overlay", "vfs"}) {
+      if (s->plugins->find("storage", preferred) != nullptr) {
+        s->system.storage_driver = preferred;
+        break;
+      }
+    }
+  }
+  if (cfg.log_driver != "none" && s->plugins->find("log", cfg.log_driver) == nullptr) {
+    return make_error(Errc::failed_precondition, "log driver " + cfg.log_driver +
+                                                     " is not available: " +
+                                                     driver_error("log", cfg.log_driver));
+  }
+
+  s->system.config = &s->config;
+  s->system.plugins = s->plugins.get();
+  s->system.started = std::chrono::system_clock::now();
+  api::add_system_routes(s->router, s->system);
+
+  s->server = std::make_unique<api::ApiServer>(s->router, cfg.hosts, cfg.tls, cfg.insecure_tcp);
+  BERTH_TRY(s->server->start());
+  log->info("berthd {} started: data root {}, exec root {}, storage driver {}, log driver {}",
+            kBerthVersion, cfg.data_root, cfg.exec_root,
+            s->system.storage_driver.empty() ? "(none)" : s->system.storage_driver, cfg.log_driver);
+  return std::unique_ptr<Daemon>(new Daemon(std::move(s)));
+}
+
+int Daemon::wait_for_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig;
+}
+
+int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> builtins) {
+  CLI::App app{"berthd: the berth container engine daemon", "berthd"};
+  app.set_version_flag("-v,--version", std::string("berthd version ") + kBerthVersion);
+  std::string data_root, exec_root, storage_driver, log_driver, log_level, pidfile;
+  std::string tls_ca, tls_cert, tls_key;
+  std::string config_file = "/etc/berth/daemon.json";
+  std::vector<std::string> hosts, plugin_dirs;
+  bool debug = false, tls = false, tls_verify = false, insecure_tcp = false, validate = false;
+  app.add_option("--data-root", data_root, "Root directory of persistent state")
+      ->default_str("/var/lib/berth");
+  app.add_option("--exec-root", exec_root, "Root directory of runtime state")
+      ->default_str("/run/berth");
+  app.add_option("-H,--host", hosts, "Daemon socket(s) to listen on (unix://path, tcp://host:port)");
+  app.add_option("--config-file", config_file, "Daemon configuration file")->capture_default_str();
+  app.add_option("--plugin-dir", plugin_dirs, "Directory to load driver plugins from (repeatable)");
+  app.add_option("-s,--storage-driver", storage_driver, "Storage driver to use");
+  app.add_option("--log-driver", log_driver, "Default driver for container logs")
+      ->default_str("json-file");
+  app.add_option("-l,--log-level", log_level,
+                 "Logging level (trace, debug, info, warn, error, fatal)")
+      ->default_str("info");
+  app.add_flag("-D,--debug", debug, "Enable debug logging");
+  app.add_flag("--tls", tls, "Serve TCP with TLS");
+  app.add_flag("--tlsverify", tls_verify, "Serve TCP with TLS and require client certificates");
+  app.add_option("--tlscacert", tls_ca, "CA that signs trusted client certificates");
+  app.add_option("--tlscert", tls_cert, "TLS certificate file");
+  app.add_option("--tlskey", tls_key, "TLS key file");
+  app.add_option("-p,--pidfile", pidfile, "Path of the daemon's PID file")
+      ->default_str("<exec-root>/berthd.pid");
+  app.add_flag("--insecure-tcp", insecure_tcp,
+               "Allow TCP listeners without TLS (anyone who can connect gets root)");
+  app.add_flag("--validate", validate, "Validate the configuration and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  ConfigLayer flags;
+  auto set = [&](const char* name, auto& target, const auto& value) {
+    if (app.count(name) > 0) target = value;
+  };
+  set("--data-root", flags.data_root, data_root);
+  set("--exec-root", flags.exec_root, exec_root);
+  set("--host", flags.hosts, hosts);
+  set("--plugin-dir", flags.plugin_dirs, plugin_dirs);
+  set("--storage-driver", flags.storage_driver, storage_driver);
+  set("--log-driver", flags.log_driver, log_driver);
+  set("--log-level", flags.log_level, log_level);
+  if (debug && !flags.log_level) flags.log_level = "debug";
+  set("--pidfile", flags.pidfile, pidfile);
+  set("--tls", flags.tls, tls);
+  set("--tlsverify", flags.tls_verify, tls_verify);
+  set("--tlscacert", flags.tls_ca, tls_ca);
+  set("--tlscert", flags.tls_cert, tls_cert);
+  set("--tlskey", flags.tls_key, tls_key);
+  set("--insecure-tcp", flags.insecure_tcp, insecure_tcp);
+
+  auto fail = [](const Error& e) {
+    std::fprintf(stderr, "berthd: %s\n", e.message.c_str());
+    return 1;
+  };
+  auto file = load_config_file(config_file, app.count("--config-file") > 0);
+  if (!file) return fail(file.error());
+  auto config = resolve_config(file.value(), flags, BERTH_DEFAULT_PLUGIN_DIR);
+  if (!config) return fail(config.error());
+  if (validate) {
+    std::puts("configuration OK");
+    return 0;
+  }
+  set_log_level(config.value().log_level);
+
+  // Signals are taken synchronously by wait_for_signal; block them before any
+  // thread starts so every thread inherits the mask.
+  sigset_t set_;
+  sigemptyset(&set_);
+  sigaddset(&set_, SIGTERM);
+  sigaddset(&set_, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  Poco::Net::initializeSSL();
+
+  auto daemon = Daemon::start(std::move(config).value(), builtins);
+  if (!daemon) return fail(daemon.error());
+  int sig = daemon.value()->wait_for_signal();
+  logger("daemon")->info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  daemon.value().reset();
+  Poco::Net::uninitializeSSL();
+  logger("daemon")->info("berthd stopped");
+  return 0;
+}
+
+}  // namespace berth::core

@@ -1,0 +1,130 @@
+#include "berth/core/store.hpp"
+
+#include <Poco/UUIDGenerator.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
+
+namespace berth::core {
+namespace {
+
+constexpr Migration kMigrations[] = {
+    {1,
+     "CREATE TABLE daemon_meta ("
+     "  key TEXT PRIMARY KEY NOT NULL,"
+     "  value TEXT NOT NULL"
+     ") WITHOUT ROWID;"},
+};
+
+template <class Fn>
+auto guard(std::string_view what, Fn&& fn) -> Result<decltype(fn())> {
+  try {
+    if constexpr (std::is_void_v<decltype(fn())>) {
+      fn();
+      return ok();
+    } else {
+      return fn();
+    }
+  } catch (const SQLite::Exception& e) {
+    Errc code = e.getErrorCode() == SQLITE_BUSY ? Errc::unavailable : Errc::internal;
+    return make_error(code, std::string(what) + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+std::span<const Migration> builtin_migrations() { return kMigrations; }
+
+MetadataStore::MetadataStore(const std::string& path)
+    : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {}
+
+Result<std::unique_ptr<MetadataStore>> MetadataStore::open(const std::string& path,
+                                                           std::span<const Migration> migrations) {
+  auto context = "open metadata store " + path;
+  try {
+    std::unique_ptr<MetadataStore> store(new MetadataStore(path));
+    auto& db = store->db_;
+    db.setBusyTimeout(5000);
+    // WAL keeps readers off the writer's back; FULL makes every commit
+    // durable before it returns, not only crash-consistent.
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec("PRAGMA synchronous=FULL");
+    db.exec("PRAGMA foreign_keys=ON");
+
+    int current = db.execAndGet("PRAGMA user_version").getInt();
+    int newest = migrations.empty() ? 0 : migrations.back().version;
+    if (current > newest) {
+      return make_error(Errc::failed_precondition,
+                        context + ": schema version " + std::to_string(current) +
+                            " is newer than this berthd supports (" + std::to_string(newest) +
+                            "); use a newer berthd");
+    }
+    for (const auto& m : migrations) {
+      if (m.version <= current) continue;
+      if (m.version != current + 1) {
+        return make_error(Errc::internal,
+                          "migration " + std::to_string(m.version) + " follows version " +
+                              std::to_string(current) + ": migrations must not have gaps");
+      }
+      try {
+        SQLite::Transaction tx(db);
+        db.exec(m.sql);
+        db.exec("PRAGMA user_version=" + std::to_string(m.version));
+        tx.commit();
+      } catch (const SQLite::Exception& e) {
+        return make_error(Errc::internal,
+                          "migration to schema version " + std::to_string(m.version) + ": " +
+                              e.what());
+      }
+      current = m.version;
+    }
+    return store;
+  } catch (const SQLite::Exception& e) {
+    return make_error(Errc::internal, context + ": " + e.what());
+  }
+}
+
+int MetadataStore::schema_version() {
+  return with_db([](SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); });
+}
+
+Result<std::string> MetadataStore::get_meta(const std::string& key) {
+  return guard("read " + key + " from metadata store", [&] {
+    return with_db([&](SQLite::Database& db) -> std::string {
+      SQLite::Statement q(db, "SELECT value FROM daemon_meta WHERE key = ?");
+      q.bind(1, key);
+      return q.executeStep() ? q.getColumn(0).getString() : std::string();
+    });
+  });
+}
+
+Result<void> MetadataStore::set_meta(const std::string& key, const std::string& value) {
+  return guard("write " + key + " to metadata store", [&] {
+    with_db([&](SQLite::Database& db) {
+      SQLite::Statement q(db,
+                          "INSERT INTO daemon_meta(key, value) VALUES(?, ?) "
+                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+      q.bind(1, key);
+      q.bind(2, value);
+      q.exec();
+    });
+  });
+}
+
+Result<std::string> MetadataStore::daemon_id() {
+  return guard("daemon id", [&] {
+    return with_db([&](SQLite::Database& db) -> std::string {
+      // Insert-if-absent then read, in one transaction, so two racing first
+      // calls agree on one ID.
+      SQLite::Transaction tx(db);
+      SQLite::Statement ins(db, "INSERT OR IGNORE INTO daemon_meta(key, value) VALUES('id', ?)");
+      ins.bind(1, Poco::UUIDGenerator::defaultGenerator().createRandom().toString());
+      ins.exec();
+      std::string id = db.execAndGet("SELECT value FROM daemon_meta WHERE key = 'id'").getString();
+      tx.commit();
+      return id;
+    });
+  });
+}
+
+}  // namespace berth::core

@@ -1,0 +1,20 @@
+/* The json-file logging driver, built into berthd. */
+#ifndef BERTH_PLUGINS_LOG_JSON_FILE_H
+#define BERTH_PLUGINS_LOG_JSON_FILE_H
+
+#include "berth/sdk/abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The driver's descriptor (kind berth.logging.v1, id "json-file"): what
+ * libberth-log-json-file.so's berth_plugin_entry returns, for berthd's table
+ * of built-in drivers. */
+const berth_plugin *berth_builtin_log_json_file(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BERTH_PLUGINS_LOG_JSON_FILE_H */
