@@ -261,5 +261,22 @@ TEST(Cli, UsageErrorsAndUnreachableDaemon) {
   EXPECT_EQ(docker_host.exit_code, 0) << docker_host.err;
 }
 
+TEST(Cli, NegotiatesOrPinsTheApiVersion) {
+  Daemon d;
+  ASSERT_TRUE(d.started()) << d.log();
+  auto negotiated = d.berth({"version", "--format", "{{.Client.ApiVersion}}"});
+  EXPECT_EQ(negotiated.out, "1.43\n");
+  auto pinned = run({berth_path(), "-H", d.host(), "version", "--format", "{{.Client.ApiVersion}}"},
+                    {{"BERTH_API_VERSION", "1.41"}});
+  EXPECT_EQ(pinned.exit_code, 0) << pinned.err;
+  EXPECT_EQ(pinned.out, "1.41\n");
+  auto too_old = run({berth_path(), "-H", d.host(), "info"}, {{"BERTH_API_VERSION", "1.12"}});
+  EXPECT_EQ(too_old.exit_code, 1);
+  EXPECT_NE(too_old.err.find("Error response from daemon: client version 1.12 is too old. Minimum "
+                             "supported API version is 1.24"),
+            std::string::npos)
+      << too_old.err;
+}
+
 }  // namespace
 }  // namespace berth::testing
