@@ -1,10 +1,14 @@
 #include "berth/core/daemon.hpp"
 
+#include "berth/core/api/image_routes.hpp"
 #include "berth/core/api/router.hpp"
 #include "berth/core/api/server.hpp"
 #include "berth/core/api/system_routes.hpp"
 #include "berth/core/log.hpp"
 #include "berth/core/plugin_host.hpp"
+#include "berth/core/image/content_store.hpp"
+#include "berth/core/image/image_store.hpp"
+#include "berth/core/storage_driver.hpp"
 #include "berth/core/store.hpp"
 #include "berth/core/version.hpp"
 
@@ -107,6 +111,9 @@ struct Daemon::State {
   bool wrote_pidfile = false;
   std::unique_ptr<MetadataStore> store;
   std::unique_ptr<PluginHost> plugins;
+  std::unique_ptr<StorageDriver> storage;
+  std::unique_ptr<image::ContentStore> content;
+  std::unique_ptr<image::ImageStore> images;
   api::SystemContext system;
   api::Router router;
   std::unique_ptr<api::ApiServer> server;
@@ -114,6 +121,9 @@ struct Daemon::State {
   ~State() {
     // Stop serving before the objects handlers read go away.
     server.reset();
+    images.reset();
+    content.reset();
+    storage.reset();
     plugins.reset();
     store.reset();
     if (wrote_pidfile) ::unlink(config.pidfile.c_str());
@@ -175,10 +185,21 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
                                                      driver_error("log", cfg.log_driver));
   }
 
+  if (const Driver* d = s->plugins->find("storage", s->system.storage_driver)) {
+    s->storage = std::make_unique<StorageDriver>(*d);
+  }
+  BERTH_TRY(s->content, image::ContentStore::open(cfg.data_root + "/image"));
+  s->images = std::make_unique<image::ImageStore>(*s->store, *s->content, s->storage.get());
+  if (auto swept = s->images->sweep(); !swept) {
+    log->warn("image store sweep: {}", swept.error().message);
+  }
+
   s->system.config = &s->config;
+  s->system.images = s->images.get();
   s->system.plugins = s->plugins.get();
   s->system.started = std::chrono::system_clock::now();
   api::add_system_routes(s->router, s->system);
+  api::add_image_routes(s->router, *s->images);
 
   s->server = std::make_unique<api::ApiServer>(s->router, cfg.hosts, cfg.tls, cfg.insecure_tcp);
   BERTH_TRY(s->server->start());

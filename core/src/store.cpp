@@ -14,6 +14,54 @@ constexpr Migration kMigrations[] = {
      "  key TEXT PRIMARY KEY NOT NULL,"
      "  value TEXT NOT NULL"
      ") WITHOUT ROWID;"},
+    {2,
+     // Layers by chain ID; cache_id is the storage driver's name for it.
+     "CREATE TABLE layers ("
+     "  chain_id TEXT PRIMARY KEY NOT NULL,"
+     "  diff_id TEXT NOT NULL,"
+     "  parent TEXT REFERENCES layers(chain_id),"
+     "  cache_id TEXT NOT NULL UNIQUE,"
+     "  driver TEXT NOT NULL,"
+     "  size INTEGER NOT NULL,"
+     "  created INTEGER NOT NULL"
+     ");"
+     "CREATE INDEX layers_parent ON layers(parent);"
+     // Driver layers being written: removed by the start-up sweep if the
+     // daemon died before they were registered.
+     "CREATE TABLE pending_layers ("
+     "  cache_id TEXT PRIMARY KEY NOT NULL,"
+     "  driver TEXT NOT NULL,"
+     "  created INTEGER NOT NULL"
+     ");"
+     "CREATE TABLE images ("
+     "  id TEXT PRIMARY KEY NOT NULL,"
+     "  top_layer TEXT REFERENCES layers(chain_id),"
+     "  parent TEXT,"
+     "  loaded INTEGER NOT NULL"
+     ");"
+     "CREATE INDEX images_top_layer ON images(top_layer);"
+     "CREATE TABLE image_refs ("
+     "  name TEXT PRIMARY KEY NOT NULL,"
+     "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+     "  is_digest INTEGER NOT NULL,"
+     "  created INTEGER NOT NULL"
+     ");"
+     "CREATE INDEX image_refs_image ON image_refs(image_id);"
+     // Blobs an image keeps in the content store: config, manifests and the
+     // original (compressed) layer blobs, so push and save give the same bytes.
+     "CREATE TABLE image_blobs ("
+     "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+     "  digest TEXT NOT NULL,"
+     "  PRIMARY KEY(image_id, digest)"
+     ");"
+     "CREATE INDEX image_blobs_digest ON image_blobs(digest);"
+     "CREATE TABLE layer_blobs ("
+     "  diff_id TEXT NOT NULL,"
+     "  digest TEXT NOT NULL,"
+     "  media_type TEXT NOT NULL,"
+     "  size INTEGER NOT NULL,"
+     "  PRIMARY KEY(diff_id, digest)"
+     ");"},
 };
 
 template <class Fn>

@@ -124,6 +124,33 @@ TEST_F(RouterTest, ErrorClassesMapToDockerStatuses) {
   EXPECT_EQ(http_status(Errc::internal), 500);
 }
 
+TEST(RouterGreedy, NameParamsSpanSlashes) {
+  Router router;
+  std::string seen;
+  router.add("GET", "/images/{name*}/json", [&](Request& req, ResponseWriter& w) {
+    seen = req.params.at("name");
+    w.send(200, "text/plain", "");
+  });
+  router.add("DELETE", "/images/{name*}", [&](Request& req, ResponseWriter& w) {
+    seen = "delete " + req.params.at("name");
+    w.send(200, "text/plain", "");
+  });
+  auto run = [&](const std::string& method, const std::string& target) {
+    Request req;
+    req.method = method;
+    RecordingWriter w;
+    router.dispatch(target, req, w);
+    return w.status;
+  };
+  EXPECT_EQ(run("GET", "/v1.41/images/127.0.0.1:5000/team/app:1.0/json"), 200);
+  EXPECT_EQ(seen, "127.0.0.1:5000/team/app:1.0");
+  EXPECT_EQ(run("GET", "/images/busybox/json"), 200);
+  EXPECT_EQ(seen, "busybox");
+  EXPECT_EQ(run("DELETE", "/images/a/b/json"), 200);
+  EXPECT_EQ(seen, "delete a/b/json");
+  EXPECT_EQ(run("GET", "/images/json"), 405);
+}
+
 TEST(ApiVersionTest, Parses) {
   ApiVersion v;
   EXPECT_TRUE(ApiVersion::parse("1.41", v));

@@ -42,6 +42,35 @@ bool decode(std::string_view in, std::string& out, bool plus_as_space) {
 
 }  // namespace
 
+bool Router::match(const std::vector<std::string>& pattern, std::size_t pi,
+                   const std::vector<std::string>& path, std::size_t si,
+                   std::map<std::string, std::string>& params) {
+  if (pi == pattern.size()) return si == path.size();
+  const std::string& p = pattern[pi];
+  bool param = p.size() > 2 && p.front() == '{' && p.back() == '}';
+  if (param && p[p.size() - 2] == '*') {
+    // {name*}: one or more segments (image names contain slashes), as few
+    // as let the rest of the pattern match... from the longest, like
+    // Docker's {name:.*} which is greedy.
+    for (std::size_t end = path.size(); end > si; --end) {
+      std::string joined;
+      for (std::size_t i = si; i < end; ++i) joined += (i > si ? "/" : "") + path[i];
+      auto saved = params;
+      params[p.substr(1, p.size() - 3)] = joined;
+      if (match(pattern, pi + 1, path, end, params)) return true;
+      params = std::move(saved);
+    }
+    return false;
+  }
+  if (si == path.size()) return false;
+  if (param) {
+    params[p.substr(1, p.size() - 2)] = path[si];
+  } else if (p != path[si]) {
+    return false;
+  }
+  return match(pattern, pi + 1, path, si + 1, params);
+}
+
 void Router::add(std::string method, std::string pattern, Handler handler) {
   routes_.push_back({std::move(method), split_path(pattern), std::move(handler)});
 }
@@ -113,18 +142,8 @@ void Router::dispatch(const std::string& raw_target, Request& req, ResponseWrite
 
   bool path_matched = false;
   for (const auto& route : routes_) {
-    if (route.segments.size() != segments.size()) continue;
     std::map<std::string, std::string> params;
-    bool match = true;
-    for (size_t i = 0; i < segments.size() && match; ++i) {
-      const std::string& p = route.segments[i];
-      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
-        params[p.substr(1, p.size() - 2)] = segments[i];
-      } else {
-        match = p == segments[i];
-      }
-    }
-    if (!match) continue;
+    if (!match(route.segments, 0, segments, 0, params)) continue;
     path_matched = true;
     if (route.method != req.method) continue;
     req.params = std::move(params);

@@ -1,6 +1,7 @@
 #include "berth/core/api/system_routes.hpp"
 
 #include "berth/core/host_info.hpp"
+#include "berth/core/time_format.hpp"
 #include "berth/core/version.hpp"
 
 #include <Poco/DigestEngine.h>
@@ -13,20 +14,6 @@ namespace berth::core::api {
 namespace json = boost::json;
 
 namespace {
-
-std::string rfc3339_now() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() %
-               1000000000;
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[96];
-  std::snprintf(out, sizeof out, "%s.%09lldZ", buf, static_cast<long long>(nanos));
-  return out;
-}
 
 // Docker's managed-plugin capability for each of our kinds.
 std::string_view docker_capability(std::string_view word) {
@@ -203,6 +190,15 @@ void add_system_routes(Router& router, const SystemContext& ctx) {
       if (r.word == "log") log.emplace_back(r.id);
     }
     json::array driver_status;
+    std::int64_t image_count = 0;
+    if (ctx.images != nullptr) {
+      image_count = static_cast<std::int64_t>(ctx.images->list().size());
+      if (const auto* storage = ctx.images->driver()) {
+        if (auto st = storage->status()) {
+          for (const auto& [k, v] : st.value()) driver_status.emplace_back(json::array{k, v});
+        }
+      }
+    }
     json::array warnings;
     if (ctx.storage_driver.empty()) warnings.emplace_back("WARNING: no storage driver is loaded");
     for (const auto& h : ctx.config->hosts) {
@@ -217,7 +213,7 @@ void add_system_routes(Router& router, const SystemContext& ctx) {
         {"ContainersRunning", 0},
         {"ContainersPaused", 0},
         {"ContainersStopped", 0},
-        {"Images", 0},
+        {"Images", image_count},
         {"Driver", ctx.storage_driver},
         {"DriverStatus", driver_status},
         {"DockerRootDir", ctx.config->data_root},

@@ -47,5 +47,6 @@ inline auto ok() { return boost::outcome_v2::success(); }
 }  // namespace berth::core
 
 // BERTH_TRY(auto x, expr) / BERTH_TRY(expr): returns the error of a failed
-// Result from the enclosing function.
+// Result from the enclosing function. It expands to several statements: put
+// braces around it under an if.
 #define BERTH_TRY BOOST_OUTCOME_TRY

@@ -6,6 +6,7 @@
 #include "berth/core/api/http.hpp"
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,8 @@ class Router {
  public:
   // Registers `handler` for `method` on `pattern` ("/networks/{id}").
   // Patterns are matched segment by segment; {name} matches one non-empty
-  // segment and lands in Request::params. Not thread-safe: register before
+  // segment and lands in Request::params; {name*} matches one or more
+  // segments joined by '/' (greedy, like Docker's {name:.*}). Not thread-safe: register before
   // serving.
   void add(std::string method, std::string pattern, Handler handler);
 
@@ -34,6 +36,10 @@ class Router {
   static void common_headers(ResponseWriter& w);
 
  private:
+  static bool match(const std::vector<std::string>& pattern, std::size_t pi,
+                    const std::vector<std::string>& path, std::size_t si,
+                    std::map<std::string, std::string>& params);
+
   struct Route {
     std::string method;
     std::vector<std::string> segments;

@@ -4,6 +4,7 @@
 
 #include "berth/core/api/router.hpp"
 #include "berth/core/config.hpp"
+#include "berth/core/image/image_store.hpp"
 #include "berth/core/plugin_host.hpp"
 
 #include <chrono>
@@ -17,6 +18,7 @@ struct SystemContext {
   const PluginHost* plugins = nullptr;
   std::string daemon_id;
   std::string storage_driver;  // the driver in use, empty when none
+  image::ImageStore* images = nullptr;
   std::chrono::system_clock::time_point started{};
 };
 

@@ -1,0 +1,13 @@
+// The Engine API's image endpoints: list, inspect, history, tag, remove,
+// prune, save (get), load, and import (create with fromSrc).
+#pragma once
+
+#include "berth/core/api/router.hpp"
+#include "berth/core/image/image_store.hpp"
+
+namespace berth::core::api {
+
+// `store` outlives the router.
+void add_image_routes(Router& router, image::ImageStore& store);
+
+}  // namespace berth::core::api
