@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <sstream>
+#include <vector>
 
 namespace berth::cli {
 namespace net = Poco::Net;
@@ -70,8 +71,7 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
 
 Client::~Client() = default;
 
-Response Client::send(const std::string& method, const std::string& target,
-                      const std::string& body, const std::string& content_type) {
+std::unique_ptr<net::HTTPClientSession> Client::open_session() {
   const std::string& host = options_.host;
   std::unique_ptr<net::HTTPClientSession> session;
   try {
@@ -99,7 +99,8 @@ Response Client::send(const std::string& method, const std::string& target,
           handler = new net::AcceptCertificateHandler(false);
         }
         net::SSLManager::instance().initializeClient(nullptr, handler, ctx);
-        session = std::make_unique<net::HTTPSClientSession>(addr.host().toString(), addr.port(), ctx);
+        session =
+            std::make_unique<net::HTTPSClientSession>(addr.host().toString(), addr.port(), ctx);
       } else {
         session = std::make_unique<net::HTTPClientSession>(addr);
       }
@@ -110,11 +111,21 @@ Response Client::send(const std::string& method, const std::string& target,
     cannot_connect(host, e.displayText());
   }
   session->setTimeout(Poco::Timespan(300, 0));
+  return session;
+}
 
-  net::HTTPRequest req(method, target, net::HTTPMessage::HTTP_1_1);
-  req.setHost(host.starts_with("unix://") ? "berth" : session->getHost());
+void Client::prepare(net::HTTPRequest& req, const net::HTTPClientSession& session,
+                     const std::string& content_type) const {
+  req.setHost(options_.host.starts_with("unix://") ? "berth" : session.getHost());
   req.set("User-Agent", "berth-cli");
   if (!content_type.empty()) req.setContentType(content_type);
+}
+
+Response Client::send(const std::string& method, const std::string& target, const std::string& body,
+                      const std::string& content_type) {
+  auto session = open_session();
+  net::HTTPRequest req(method, target, net::HTTPMessage::HTTP_1_1);
+  prepare(req, *session, content_type);
   if (!body.empty() || method == "POST" || method == "PUT") {
     req.setContentLength64(static_cast<Poco::Int64>(body.size()));
   }
@@ -129,10 +140,94 @@ Response Client::send(const std::string& method, const std::string& target,
     out.status = static_cast<int>(res.getStatus());
     out.body = text.str();
     out.api_version = res.get("Api-Version", "");
+    out.content_type = res.getContentType();
   } catch (const Poco::Exception& e) {
-    cannot_connect(host, e.displayText());
+    cannot_connect(options_.host, e.displayText());
   }
   return out;
+}
+
+Response Client::stream(const StreamRequest& request, const BodySink& sink) {
+  std::string target = "/v" + api_version() + request.path;
+  auto session = open_session();
+  net::HTTPRequest req(request.method, target, net::HTTPMessage::HTTP_1_1);
+  prepare(req, *session, request.content_type);
+  if (request.body == nullptr) {
+    if (request.method == "POST" || request.method == "PUT") req.setContentLength64(0);
+  } else if (request.content_length) {
+    req.setContentLength64(static_cast<Poco::Int64>(*request.content_length));
+  } else {
+    req.setChunkedTransferEncoding(true);
+  }
+
+  std::vector<char> buffer(std::size_t{1} << 16);
+  bool upload_broke = false;
+  std::string upload_error;
+  try {
+    std::ostream& os = session->sendRequest(req);
+    if (request.body != nullptr) {
+      while (*request.body) {
+        request.body->read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        std::streamsize n = request.body->gcount();
+        if (n > 0) os.write(buffer.data(), n);
+        if (!os) {
+          upload_broke = true;
+          break;
+        }
+      }
+      if (request.body->bad()) throw CliError("read request body: input/output error");
+    }
+    // receiveResponse() then ends a chunked body with its zero-length chunk.
+    if (!upload_broke) os.flush();
+  } catch (const Poco::Exception& e) {
+    // The daemon may have answered early (an error) and closed its side;
+    // its answer is worth more than our write error.
+    upload_broke = true;
+    upload_error = e.displayText();
+  }
+
+  Response head;
+  try {
+    net::HTTPResponse res;
+    std::istream& is = session->receiveResponse(res);
+    head.status = static_cast<int>(res.getStatus());
+    head.api_version = res.get("Api-Version", "");
+    head.content_type = res.getContentType();
+    bool ok = head.status >= 200 && head.status < 300;
+    std::uint64_t received = 0;
+    // peek() waits for at least one byte; readsome() then takes what that
+    // read brought in, so progress is shown as soon as it arrives.
+    while (is.peek() != std::char_traits<char>::eof()) {
+      std::streamsize n = is.readsome(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      if (n <= 0) continue;
+      received += static_cast<std::uint64_t>(n);
+      std::string_view chunk(buffer.data(), static_cast<std::size_t>(n));
+      if (ok) {
+        sink(head, chunk);
+      } else {
+        head.body.append(chunk);
+      }
+    }
+    if (is.bad()) throw CliError("read response from daemon: connection broken");
+    // Poco reports a fixed-length body cut short as a plain end of stream.
+    if (res.hasContentLength() && received < static_cast<std::uint64_t>(res.getContentLength64())) {
+      throw CliError("read response from daemon: connection closed after " +
+                     std::to_string(received) + " of " + std::to_string(res.getContentLength64()) +
+                     " bytes");
+    }
+  } catch (const Poco::Exception& e) {
+    if (upload_broke && head.status == 0) {
+      throw CliError("send request body: " +
+                     (upload_error.empty() ? e.displayText() : upload_error));
+    }
+    throw CliError("read response from daemon: " + e.displayText());
+  }
+  if (upload_broke && head.status >= 200 && head.status < 300) {
+    throw CliError("send request body: " + (upload_error.empty()
+                                                ? std::string("connection closed by daemon")
+                                                : upload_error));
+  }
+  return head;
 }
 
 const std::string& Client::api_version() {

@@ -4,11 +4,19 @@
 
 #include <boost/json/value.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+
+namespace Poco::Net {
+class HTTPClientSession;
+class HTTPRequest;
+}  // namespace Poco::Net
 
 namespace berth::cli {
 
@@ -35,8 +43,29 @@ class CliError : public std::runtime_error {
 struct Response {
   int status = 0;
   std::string body;
-  std::string api_version;  // the Api-Version header
+  std::string api_version;   // the Api-Version header
+  std::string content_type;  // the Content-Type header
 };
+
+// A request whose body is read from a stream as it is sent, so an upload of
+// any size (a tar for `load` or `import`) never sits in memory whole.
+struct StreamRequest {
+  std::string method;
+  std::string path;          // below /v<version>, query included
+  std::string content_type;  // empty: no Content-Type header
+  // The body, read to its end during the call; nullptr: no body. Not owned;
+  // must outlive the call.
+  std::istream* body = nullptr;
+  // The body's size when known in advance (a regular file): sent as
+  // Content-Length. Unknown (a pipe): the body goes chunked.
+  std::optional<std::uint64_t> content_length;
+};
+
+// Receives a 2xx answer's body piece by piece, as the daemon sends it.
+// `head` carries the status and headers (its body stays empty); `chunk` is
+// the next piece, valid only during the call. May throw: the exception
+// leaves Client::stream after the connection is dropped.
+using BodySink = std::function<void(const Response& head, std::string_view chunk)>;
 
 class Client {
  public:
@@ -52,8 +81,18 @@ class Client {
   // Sends a request to /v<version><path> and returns the answer; HTTP error
   // statuses are returned, not thrown. Throws CliError when the daemon cannot
   // be reached ("Cannot connect to the berth daemon at ...").
-  Response request(const std::string& method, const std::string& path,
-                   const std::string& body = {}, const std::string& content_type = {});
+  Response request(const std::string& method, const std::string& path, const std::string& body = {},
+                   const std::string& content_type = {});
+
+  // Sends `request`, streaming its body, and hands a 2xx answer's body to
+  // `sink` as it arrives instead of collecting it (the returned Response
+  // then has an empty body). A non-2xx answer's body is small (an error
+  // message): it is collected into Response::body for check_response, and
+  // `sink` is not called. If the daemon answers before it has read the
+  // whole upload (an early error), that answer is still returned.
+  // Throws CliError when the daemon cannot be reached, the connection
+  // breaks, or the body stream fails to read.
+  Response stream(const StreamRequest& request, const BodySink& sink);
 
   // GET `path` and parse the JSON answer; a non-2xx status throws CliError
   // with Docker's "Error response from daemon: <message>".
@@ -64,6 +103,9 @@ class Client {
  private:
   Response send(const std::string& method, const std::string& target, const std::string& body,
                 const std::string& content_type);
+  std::unique_ptr<Poco::Net::HTTPClientSession> open_session();
+  void prepare(Poco::Net::HTTPRequest& request, const Poco::Net::HTTPClientSession& session,
+               const std::string& content_type) const;
 
   ClientOptions options_;
   std::string version_;

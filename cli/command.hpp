@@ -7,10 +7,14 @@
 #include <CLI/CLI.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace berth::cli {
 
@@ -26,6 +30,12 @@ class Context {
   Globals globals;
   std::ostream& out = std::cout;
   std::ostream& err = std::cerr;
+  std::istream& in = std::cin;
+
+  // Whether `out` / `in` is a terminal: Docker refuses to write a tar to
+  // one, and redraws progress lines only on one.
+  bool out_is_terminal() const;
+  bool in_is_terminal() const;
 
   // The client for the resolved host; made on first use.
   Client& client();
@@ -38,19 +48,82 @@ class Context {
 
 // Renders `rows` with a --format value: empty -> `default_table`,
 // "table"/"table TEMPLATE", "json", or a Go template per row.
+// header_overrides: column titles by field (see format::Template::render_all),
+// e.g. {"ID", "IMAGE ID"}.
 void print_rows(Context& ctx, const std::string& format, const std::string& default_table,
-                const std::vector<boost::json::value>& rows);
+                const std::vector<boost::json::value>& rows,
+                const std::map<std::string, std::string>& header_overrides = {});
 
 // Renders one value with a --format template (no table mode).
 void print_formatted(Context& ctx, const std::string& format, const boost::json::value& value);
 
-// Docker's human sizes: 1.5kB, 23.47GiB (binary for memory totals).
-std::string human_size(double bytes);
+// Docker's human sizes: 1.5kB, 23.47GiB (binary for memory totals), with
+// `precision` significant digits (go-units HumanSizeWithPrecision; Docker
+// lists image sizes with 3: "4.26MB").
+std::string human_size(double bytes, int precision = 4);
 std::string binary_size(double bytes);
+
+// go-units HumanDuration: "Less than a second", "About a minute",
+// "3 hours", "2 weeks", ... (a negative duration counts as none).
+std::string human_duration(std::chrono::nanoseconds d);
+// "<HumanDuration(now - unix_seconds)> ago", as Docker's CREATED columns.
+std::string human_since(std::int64_t unix_seconds);
+// A Unix time in local time as Go's time.Time.String() prints it:
+// "2026-01-01 00:00:00 +0000 UTC".
+std::string go_time_string(std::int64_t unix_seconds);
+// A Unix time as RFC 3339 in local time ("2026-01-01T00:00:00Z",
+// "2026-01-01T01:00:00+01:00").
+std::string rfc3339_local(std::int64_t unix_seconds);
+
+// Docker's short image/container ID: without "sha256:", 12 characters.
+std::string short_id(std::string_view id);
+
+// Docker's formatter.Ellipsis: `s` cut to `max_width` characters, the last
+// one replaced by "…" when it was cut. Counts code points, not display
+// columns.
+std::string ellipsis(std::string_view s, std::size_t max_width);
+
+// Percent-encodes a query-string value.
+std::string query_escape(std::string_view value);
+// Escapes an object name for a URL path ("/images/<name>/json"): "/", ":"
+// and "@" stay, as the daemon's routes take the name's slashes.
+std::string path_escape(std::string_view name);
+
+// --filter values ("name=value", repeatable) as the `filters` query value
+// Docker sends: {"name":{"value":true}}. `extra` entries are added first.
+// Throws CliError "bad format of filter (expected name=value)" (exit 125).
+std::string filters_json(const std::vector<std::string>& filters,
+                         const std::vector<std::pair<std::string, std::string>>& extra = {});
+
+// Reads a yes/no answer after printing `message` + " [y/N] " (Docker's
+// PromptForConfirmation): true only for "y" or "Y".
+bool confirm(Context& ctx, const std::string& message);
+
+// The command line as CLI11 should see it, in CLI11's reversed order for
+// App::parse(std::vector<std::string>&&). Rewrites pflag's "-X=value"
+// (which CLI11 reads as -X followed by the flags "-=value"): for a flag,
+// to "--long=value" (history -H=false); for an option, to "-X value"
+// (-H=unix:///run/x.sock).
+std::vector<std::string> pflag_args(const CLI::App& app, int argc, const char* const* argv);
 
 // Command registration, one per file.
 void add_version_command(CLI::App& app, Context& ctx);
 void add_info_command(CLI::App& app, Context& ctx);
 void add_plugin_command(CLI::App& app, Context& ctx);
+// The image commands, at the top level (`images`, `rmi`, `tag`, `history`,
+// `save`, `load`, `import`) and under `image` (image.cpp).
+void add_image_commands(CLI::App& app, Context& ctx);
+
+// Each image command configures the subcommand it is given, so that the
+// top-level and the `image` forms share one definition.
+void configure_images(CLI::App& cmd, Context& ctx);         // images.cpp
+void configure_image_inspect(CLI::App& cmd, Context& ctx);  // image_inspect.cpp
+void configure_rmi(CLI::App& cmd, Context& ctx);            // rmi.cpp
+void configure_tag(CLI::App& cmd, Context& ctx);            // tag.cpp
+void configure_history(CLI::App& cmd, Context& ctx);        // history.cpp
+void configure_save(CLI::App& cmd, Context& ctx);           // save_load.cpp
+void configure_load(CLI::App& cmd, Context& ctx);           // save_load.cpp
+void configure_import(CLI::App& cmd, Context& ctx);         // save_load.cpp
+void configure_image_prune(CLI::App& cmd, Context& ctx);    // image_prune.cpp
 
 }  // namespace berth::cli

@@ -5,12 +5,14 @@
 
 #include <Poco/Net/SSLManager.h>
 
+#include <csignal>
+
 int main(int argc, char** argv) {
   using namespace berth::cli;
   Context ctx;
   CLI::App app{"A self-sufficient runtime for containers", "berth"};
-  app.set_version_flag("-v,--version", std::string("berth version ") + kCliVersion +
-                                           ", build " + kCliGitCommit);
+  app.set_version_flag("-v,--version",
+                       std::string("berth version ") + kCliVersion + ", build " + kCliGitCommit);
   app.require_subcommand(1);
   app.add_option("-H,--host", ctx.globals.host, "Daemon socket to connect to (BERTH_HOST)");
   app.add_flag("--tls", ctx.globals.tls, "Use TLS; implied by --tlsverify");
@@ -25,11 +27,15 @@ int main(int argc, char** argv) {
   add_version_command(app, ctx);
   add_info_command(app, ctx);
   add_plugin_command(app, ctx);
+  add_image_commands(app, ctx);
 
+  // A daemon that answers early and closes while a tar is still being
+  // uploaded must give an error, not kill the CLI.
+  std::signal(SIGPIPE, SIG_IGN);
   Poco::Net::initializeSSL();
   int code = 0;
   try {
-    app.parse(argc, argv);
+    app.parse(pflag_args(app, argc, argv));
   } catch (const CLI::CallForHelp& e) {
     code = app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

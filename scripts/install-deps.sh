@@ -13,7 +13,9 @@ packages=(
   libarchive-dev libseccomp-dev libssl-dev
   libgtest-dev libgmock-dev
   # test tools: real clients, certificates, kernel plumbing
-  docker.io openssl iproute2 nftables curl python3
+  docker.io openssl iproute2 nftables curl python3 sqlite3
+  # registry tests: a local registry, an image copier, htpasswd, a static busybox
+  docker-registry skopeo apache2-utils busybox-static
 )
 
 missing=()

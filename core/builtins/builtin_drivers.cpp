@@ -6,6 +6,8 @@
 // the core never includes plugin headers.
 extern "C" {
 const berth_plugin* berth_builtin_log_json_file(void);
+const berth_plugin* berth_builtin_storage_vfs(void);
+const berth_plugin* berth_builtin_storage_overlay(void);
 }
 
 namespace berth::core {
@@ -13,6 +15,8 @@ namespace berth::core {
 std::span<const berth_plugin_entry_fn> builtin_drivers() {
   static constexpr berth_plugin_entry_fn kBuiltins[] = {
       berth_builtin_log_json_file,
+      berth_builtin_storage_vfs,
+      berth_builtin_storage_overlay,
   };
   return kBuiltins;
 }

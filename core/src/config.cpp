@@ -163,6 +163,13 @@ Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view fi
       BERTH_TRY(layer.tls_key, get_string(v, key));
     } else if (key == "insecure-tcp") {
       BERTH_TRY(layer.insecure_tcp, get_bool(v, key));
+    } else if (key == "insecure-registries") {
+      BERTH_TRY(layer.insecure_registries, get_strings(v, key));
+    } else if (key == "max-concurrent-downloads") {
+      if (!v.is_int64() || v.get_int64() < 1 || v.get_int64() > 64) {
+        return invalid("\"max-concurrent-downloads\" must be a number from 1 to 64");
+      }
+      layer.max_concurrent_downloads = static_cast<int>(v.get_int64());
     } else if (key == "drivers") {
       BERTH_TRY(layer.drivers, get_drivers(v));
     } else {
@@ -212,6 +219,8 @@ Result<DaemonConfig> resolve_config(const ConfigLayer& file, const ConfigLayer& 
   pick(cfg.tls.key, file.tls_key, flags.tls_key);
   pick(cfg.insecure_tcp, file.insecure_tcp, flags.insecure_tcp);
   pick(cfg.drivers, file.drivers, flags.drivers);
+  pick(cfg.insecure_registries, file.insecure_registries, flags.insecure_registries);
+  pick(cfg.max_concurrent_downloads, file.max_concurrent_downloads, flags.max_concurrent_downloads);
 
   std::vector<std::string> hosts;
   pick(hosts, file.hosts, flags.hosts);

@@ -8,6 +8,7 @@
 #include "berth/core/plugin_host.hpp"
 #include "berth/core/image/content_store.hpp"
 #include "berth/core/image/image_store.hpp"
+#include "berth/core/registry/client.hpp"
 #include "berth/core/storage_driver.hpp"
 #include "berth/core/store.hpp"
 #include "berth/core/version.hpp"
@@ -114,6 +115,7 @@ struct Daemon::State {
   std::unique_ptr<StorageDriver> storage;
   std::unique_ptr<image::ContentStore> content;
   std::unique_ptr<image::ImageStore> images;
+  std::unique_ptr<registry::RegistryClient> registry;
   api::SystemContext system;
   api::Router router;
   std::unique_ptr<api::ApiServer> server;
@@ -121,6 +123,7 @@ struct Daemon::State {
   ~State() {
     // Stop serving before the objects handlers read go away.
     server.reset();
+    registry.reset();
     images.reset();
     content.reset();
     storage.reset();
@@ -199,7 +202,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
   s->system.plugins = s->plugins.get();
   s->system.started = std::chrono::system_clock::now();
   api::add_system_routes(s->router, s->system);
-  api::add_image_routes(s->router, *s->images);
+  registry::RegistryConfig registry_config;
+  registry_config.insecure_registries = cfg.insecure_registries;
+  registry_config.user_agent = std::string("berth/") + kBerthVersion;
+  s->registry = std::make_unique<registry::RegistryClient>(registry_config);
+  api::add_image_routes(s->router, *s->images, *s->registry, cfg.max_concurrent_downloads);
 
   s->server = std::make_unique<api::ApiServer>(s->router, cfg.hosts, cfg.tls, cfg.insecure_tcp);
   BERTH_TRY(s->server->start());

@@ -2,6 +2,7 @@
 
 #include "berth/core/image/archive_io.hpp"
 #include "berth/core/image/digest.hpp"
+#include "berth/core/image/puller.hpp"
 #include "berth/core/image/reference.hpp"
 #include "berth/core/log.hpp"
 #include "berth/core/time_format.hpp"
@@ -272,11 +273,37 @@ Result<std::string> import_image(ImageStore& store, Request& req) {
 
 }  // namespace
 
-void add_image_routes(Router& router, ImageStore& store) {
-  router.add("POST", "/images/create", [&store](Request& req, ResponseWriter& w) {
+Result<image::PullRequest> pull_request(const Request& req, int max_concurrent) {
+  const std::string* from = req.query_value("fromImage");
+  const std::string* tag = req.query_value("tag");
+  std::string text = from != nullptr ? *from : std::string();
+  if (tag != nullptr && !tag->empty()) text += (tag->starts_with("sha256:") ? "@" : ":") + *tag;
+  BERTH_TRY(auto ref, image::Reference::parse(text));
+  image::PullRequest pr{ref, registry::host_platform(), std::nullopt, max_concurrent};
+  if (const std::string* platform = req.query_value("platform"); platform != nullptr && !platform->empty()) {
+    BERTH_TRY(pr.platform, registry::parse_platform(*platform));
+  }
+  if (auto it = req.headers.find("X-Registry-Auth"); it != req.headers.end() && !it->second.empty()) {
+    BERTH_TRY(pr.credentials, registry::decode_registry_auth(it->second));
+  }
+  return pr;
+}
+
+void add_image_routes(Router& router, ImageStore& store, registry::RegistryClient& registry,
+                      int max_concurrent_downloads) {
+  router.add("POST", "/images/create", [&store, &registry, max_concurrent_downloads](
+                                           Request& req, ResponseWriter& w) {
     const std::string* from_src = req.query_value("fromSrc");
     if (from_src == nullptr) {
-      return w.send_error(501, "pulling images (fromImage) is not implemented in this berthd yet");
+      auto pr = pull_request(req, max_concurrent_downloads);
+      if (!pr) return w.send_error(pr.error());
+      std::ostream& out = w.stream(200, "application/json");
+      auto id = image::pull_image(store, registry, pr.value(), [&](const json::object& m) { message(out, m); });
+      if (!id) {
+        message(out, json::object{{"errorDetail", json::object{{"message", id.error().message}}},
+                                  {"error", id.error().message}});
+      }
+      return;
     }
     if (*from_src != "-") return w.send_error(501, "importing from a URL is not supported; pipe the tar to the request body");
     if (const std::string* changes = req.query_value("changes"); changes != nullptr && !changes->empty()) {

@@ -72,8 +72,8 @@ struct ArchiveFiles {
   }
 };
 
-Result<ArchiveFiles> ingest_archive(ContentStore& content, const ReadFn& body) {
-  ArchiveFiles files;
+// Fills `files` as it goes, so a caller can drop what a failed read left.
+Result<void> ingest_archive(ContentStore& content, const ReadFn& body, ArchiveFiles& files) {
   std::map<std::string, std::string> links;  // path -> target path (normalised)
   struct archive* a = archive_read_new();
   archive_read_support_filter_all(a);
@@ -137,7 +137,7 @@ Result<ArchiveFiles> ingest_archive(ContentStore& content, const ReadFn& body) {
       if (auto* d = files.find(target)) files.digest[path] = *d;
     }
   }
-  return files;
+  return ok();
 }
 
 Result<json::value> read_json_blob(ContentStore& content, const std::string& digest,
@@ -184,6 +184,7 @@ Result<std::string> register_layers(ImageStore& store, const json::value& config
       return dec.read(buf, cap);
     });
     if (!layer) {
+      if (!chain.empty()) (void)store.release_unused_layers(chain);
       return std::move(layer).error().wrap("load layer " + short_id(diff_ids[i]) +
                                            (dec.error().empty() ? "" : " (" + dec.error() + ")"));
     }
@@ -408,10 +409,12 @@ Result<ReadFn> file_reader(const std::string& path) {
 
 Result<std::vector<LoadedImage>> load_archive(ImageStore& store, const ReadFn& body,
                                               const std::function<void(const std::string&)>& progress) {
-  BERTH_TRY(auto files, ingest_archive(store.content(), body));
+  ArchiveFiles files;
   Result<std::vector<LoadedImage>> loaded = make_error(
       Errc::invalid_argument, "read image archive: neither manifest.json nor index.json found");
-  if (const auto* manifest = files.find("manifest.json")) {
+  if (auto r = ingest_archive(store.content(), body, files); !r) {
+    loaded = std::move(r).error();
+  } else if (const auto* manifest = files.find("manifest.json")) {
     loaded = load_docker_archive(store, files, *manifest, progress);
   } else if (const auto* index = files.find("index.json")) {
     loaded = load_oci_layout(store, files, *index, progress);

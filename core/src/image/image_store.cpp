@@ -392,6 +392,11 @@ std::vector<LayerBlob> ImageStore::layer_blobs(const std::string& diff_id) {
   return r ? r.value() : std::vector<LayerBlob>{};
 }
 
+Result<void> ImageStore::release_unused_layers(const std::string& chain) {
+  std::lock_guard lock(mutex_);
+  return release_layers(chain);
+}
+
 bool ImageStore::blob_kept(const std::string& digest) {
   auto r = sql("check blob", [&] {
     return db_.with_db([&](SQLite::Database& db) {

@@ -52,6 +52,8 @@ struct DaemonConfig {
   bool insecure_tcp = false;  // allow TCP without TLS (with a loud warning)
   std::string pidfile;        // default <exec_root>/berthd.pid
   DriverConfig drivers;
+  std::vector<std::string> insecure_registries;  // "host:port" or CIDR; loopback always
+  int max_concurrent_downloads = 3;
 };
 
 // One layer of settings (the file, or the flags): only what it names.
@@ -61,6 +63,8 @@ struct ConfigLayer {
   std::optional<bool> tls, tls_verify, insecure_tcp;
   std::optional<std::string> tls_ca, tls_cert, tls_key;
   std::optional<DriverConfig> drivers;
+  std::optional<std::vector<std::string>> insecure_registries;
+  std::optional<int> max_concurrent_downloads;
 };
 
 // Parses daemon.json text. Unknown keys and wrong types are errors naming the

@@ -4,10 +4,12 @@
 
 #include "berth/core/api/router.hpp"
 #include "berth/core/image/image_store.hpp"
+#include "berth/core/registry/client.hpp"
 
 namespace berth::core::api {
 
-// `store` outlives the router.
-void add_image_routes(Router& router, image::ImageStore& store);
+// `store` and `registry` outlive the router.
+void add_image_routes(Router& router, image::ImageStore& store, registry::RegistryClient& registry,
+                      int max_concurrent_downloads);
 
 }  // namespace berth::core::api

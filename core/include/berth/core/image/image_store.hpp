@@ -99,6 +99,10 @@ class ImageStore {
   // Deletes images without references (all=false: only those dangling).
   Result<std::vector<DeleteEntry>> prune(bool all, std::int64_t& reclaimed);
 
+  // Releases `chain` and its parents while no image or child layer holds
+  // them (after a failed pull or load).
+  Result<void> release_unused_layers(const std::string& chain);
+
   // True when some image keeps `digest` in the content store.
   bool blob_kept(const std::string& digest);
 

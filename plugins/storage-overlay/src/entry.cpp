@@ -1,0 +1,4 @@
+// Only libberth-storage-overlay.so compiles this: its one exported symbol.
+#include "berth/sdk/plugin.hpp"
+
+BERTH_EXPORT_PLUGIN(berth_builtin_storage_overlay)

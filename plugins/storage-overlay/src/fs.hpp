@@ -1,0 +1,73 @@
+// POSIX helpers for the overlay driver's layer store. Every failure throws
+// sdk::Error naming the path (and the errno's text).
+#ifndef BERTH_PLUGINS_STORAGE_OVERLAY_FS_HPP
+#define BERTH_PLUGINS_STORAGE_OVERLAY_FS_HPP
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "berth/sdk/storage.hpp"
+
+namespace berth::plugins::storage_overlay {
+
+// An owned file descriptor.
+class Fd {
+ public:
+  Fd() noexcept = default;
+  explicit Fd(int fd) noexcept : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+
+  int get() const noexcept { return fd_; }
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+// Opens directory `path` without following a symlink in its last component.
+Fd open_dir(const std::string& path);
+
+// Creates directory `path` with `mode` unless it exists as a directory.
+void ensure_dir(const std::string& path, unsigned mode);
+
+// Creates a fresh directory `<dir>/<prefix>XXXXXX` (mode 0700); returns its path.
+std::string make_temp_dir(const std::string& dir, std::string_view prefix);
+
+// Makes the entries of directory `path` durable.
+void fsync_dir(const std::string& path);
+
+// Flushes the whole filesystem that holds `path` (syncfs).
+void sync_filesystem(const std::string& path);
+
+// Creates (or truncates) `path` with `content` and fsyncs it.
+void write_file_synced(const std::string& path, std::string_view content);
+
+// Reads a small file; "" when it does not exist.
+std::string read_file_if_exists(const std::string& path);
+
+// Removes `path` and everything below it, without following symlinks.
+// Absent is fine.
+void remove_tree(const std::string& path);
+
+// Docker's name of the filesystem holding `path` ("extfs", "xfs", ...).
+std::string backing_filesystem(const std::string& path);
+
+// The apparent size and inode count of the tree at `root`, each inode counted
+// once (hard links), directories included — as Docker's directory.Usage.
+sdk::Usage tree_usage(const std::string& root);
+
+// Throws Error(invalid_argument) naming `context` unless `id` is a layer id:
+// 1 to 128 characters of [a-zA-Z0-9_-].
+void check_layer_id(std::string_view id, const std::string& context);
+
+}  // namespace berth::plugins::storage_overlay
+
+#endif  // BERTH_PLUGINS_STORAGE_OVERLAY_FS_HPP
