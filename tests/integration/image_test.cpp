@@ -128,6 +128,9 @@ TEST_P(Images, TagAndRemoveSemantics) {
   auto both = docker({"images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"});
   EXPECT_NE(both.out.find("berth-test/two:2 " + image_id(img).substr(7, 12)), std::string::npos) << both.out;
 
+  auto filtered = docker({"images", "--filter", "reference=berth-test/two", "--format", "{{.Repository}}:{{.Tag}}"});
+  EXPECT_EQ(filtered.out, "berth-test/two:2\n");
+
   auto conflict = docker({"rmi", image_id(img).substr(7, 12)});
   EXPECT_NE(conflict.exit_code, 0);
   EXPECT_NE(conflict.err.find("image is referenced in multiple repositories"), std::string::npos) << conflict.err;

@@ -246,8 +246,9 @@ Result<std::string> import_image(ImageStore& store, Request& req) {
   BERTH_TRY(auto blob_digest, blob->commit(layer.diff_id));
   std::string now = rfc3339_now();
   const std::string* message_text = req.query_value("message");
+  bool has_message = message_text != nullptr && !message_text->empty();
   json::object config{
-      {"architecture", "amd64"},
+      {"architecture", registry::host_platform().architecture},
       {"os", "linux"},
       {"created", now},
       {"config", json::object{}},
@@ -255,9 +256,9 @@ Result<std::string> import_image(ImageStore& store, Request& req) {
       {"history",
        json::array{json::object{
            {"created", now},
-           {"comment", message_text != nullptr && !message_text->empty() ? *message_text
-                                                                          : std::string("Imported from -")}}}},
+           {"comment", has_message ? *message_text : std::string("Imported from -")}}}},
   };
+  if (has_message) config["comment"] = *message_text;
   BERTH_TRY(auto config_digest, store.content().put(json::serialize(config)));
   BERTH_TRY(auto size, store.content().size(blob_digest));
   BERTH_TRY(auto id, store.add_image(config_digest, layer.chain_id, {blob_digest},
@@ -325,6 +326,24 @@ void add_image_routes(Router& router, ImageStore& store, registry::RegistryClien
       // images; berth records no parent chains yet, so only filters apply.
       (void)all;
       if (!matches_filters(info, f.value(), store)) continue;
+      if (auto it = f.value().find("reference"); it != f.value().end()) {
+        // Like Docker, a reference filter also narrows RepoTags to the matches.
+        ImageInfo narrowed = info;
+        narrowed.tags.clear();
+        for (const auto& full : info.tags) {
+          std::string fam = familiar(full);
+          std::string name = fam.substr(0, fam.rfind(':'));
+          for (const auto& pattern : it->second) {
+            if (::fnmatch(pattern.c_str(), fam.c_str(), 0) == 0 ||
+                ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) {
+              narrowed.tags.push_back(full);
+              break;
+            }
+          }
+        }
+        out.emplace_back(summary(narrowed));
+        continue;
+      }
       out.emplace_back(summary(info));
     }
     w.send_json(200, out);
