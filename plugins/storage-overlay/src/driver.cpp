@@ -16,6 +16,7 @@
 // Short names keep lowerdir lists short: a mount's options must fit one page
 // (see get()). A layer is built in tmp/ and renamed into layers/ when
 // complete, and renamed out of layers/ before it is deleted.
+#include "berth/sdk/layer_files.hpp"
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -35,10 +36,11 @@
 #include "berth/plugins/storage_overlay.h"
 #include "berth/sdk/layer_archive.hpp"
 #include "berth/sdk/storage.hpp"
-#include "fs.hpp"
 #include "probe.hpp"
 
 namespace berth::plugins::storage_overlay {
+
+using namespace ::berth::sdk::files;
 
 namespace {
 

@@ -1,3 +1,4 @@
+#include "berth/sdk/layer_files.hpp"
 #include "probe.hpp"
 
 #include <dirent.h>
@@ -13,9 +14,10 @@
 #include <string_view>
 
 #include "berth/sdk/status.hpp"
-#include "fs.hpp"
 
 namespace berth::plugins::storage_overlay {
+
+using namespace ::berth::sdk::files;
 
 namespace {
 

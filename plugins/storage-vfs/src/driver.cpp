@@ -9,6 +9,7 @@
 // A layer is built in tmp/ and renamed into layers/ when complete, and
 // renamed out of layers/ before it is deleted, so layers/ only ever holds
 // whole layers.
+#include "berth/sdk/layer_files.hpp"
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -26,10 +27,11 @@
 #include "berth/plugins/storage_vfs.h"
 #include "berth/sdk/layer_archive.hpp"
 #include "berth/sdk/storage.hpp"
-#include "fs.hpp"
 #include "tree_copy.hpp"
 
 namespace berth::plugins::storage_vfs {
+
+using namespace ::berth::sdk::files;
 
 namespace {
 

@@ -1,3 +1,4 @@
+#include "berth/sdk/layer_files.hpp"
 #include "tree_copy.hpp"
 
 #include <dirent.h>
@@ -14,9 +15,10 @@
 #include <vector>
 
 #include "berth/sdk/status.hpp"
-#include "fs.hpp"
 
 namespace berth::plugins::storage_vfs {
+
+using namespace ::berth::sdk::files;
 
 namespace {
 

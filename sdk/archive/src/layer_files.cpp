@@ -1,4 +1,4 @@
-#include "fs.hpp"
+#include "berth/sdk/layer_files.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace berth::plugins::storage_overlay {
+namespace berth::sdk::files {
 
 using sdk::Errc;
 using sdk::Error;
@@ -184,4 +184,4 @@ void check_layer_id(std::string_view id, const std::string& context) {
                                           "\" (want 1 to 128 characters of [a-zA-Z0-9_-])");
 }
 
-}  // namespace berth::plugins::storage_overlay
+}  // namespace berth::sdk::files

@@ -1,7 +1,10 @@
-// POSIX helpers for the vfs driver's layer store. Every failure throws
-// sdk::Error naming the path (and the errno's text).
-#ifndef BERTH_PLUGINS_STORAGE_VFS_FS_HPP
-#define BERTH_PLUGINS_STORAGE_VFS_FS_HPP
+// POSIX helpers for storage drivers' layer stores (durable directory
+// creation, syncing, tree removal and usage, layer id checks), shared by the
+// in-tree drivers and available to third-party ones through berth::sdk-archive.
+// Every failure throws sdk::Error naming the path (and the errno's text).
+// Thread-safe: the functions keep no state.
+#ifndef BERTH_SDK_LAYER_FILES_HPP
+#define BERTH_SDK_LAYER_FILES_HPP
 
 #include <string>
 #include <string_view>
@@ -9,7 +12,7 @@
 
 #include "berth/sdk/storage.hpp"
 
-namespace berth::plugins::storage_vfs {
+namespace berth::sdk::files {
 
 // An owned file descriptor.
 class Fd {
@@ -62,12 +65,12 @@ std::string backing_filesystem(const std::string& path);
 
 // The apparent size and inode count of the tree at `root`, each inode counted
 // once (hard links), directories included — as Docker's directory.Usage.
-sdk::Usage tree_usage(const std::string& root);
+::berth::sdk::Usage tree_usage(const std::string& root);
 
 // Throws Error(invalid_argument) naming `context` unless `id` is a layer id:
 // 1 to 128 characters of [a-zA-Z0-9_-].
 void check_layer_id(std::string_view id, const std::string& context);
 
-}  // namespace berth::plugins::storage_vfs
+}  // namespace berth::sdk::files
 
-#endif  // BERTH_PLUGINS_STORAGE_VFS_FS_HPP
+#endif  // BERTH_SDK_LAYER_FILES_HPP
