@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace Poco::Net {
 class HTTPClientSession;
@@ -59,6 +61,54 @@ struct StreamRequest {
   // The body's size when known in advance (a regular file): sent as
   // Content-Length. Unknown (a pipe): the body goes chunked.
   std::optional<std::uint64_t> content_length;
+  // Extra request headers, e.g. X-Registry-Auth.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// An HTTP exchange whose answer header has arrived and whose body is still
+// to come: the daemon's long-lived answers (`logs -f`, `wait`) and the
+// connections it takes over from HTTP for attach and exec start ("hijacked":
+// raw bytes both ways after "101 UPGRADED", or after a 200 that simply
+// streams, as older daemons answer). Blocking; one thread at a time (a TLS
+// session is not safe for concurrent reads and writes). Reads never time
+// out: a container may be silent for hours.
+class Connection {
+ public:
+  struct Impl;
+  explicit Connection(std::unique_ptr<Impl> impl);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The answer's status and headers (body empty).
+  const Response& head() const;
+  // True when the daemon took the connection over (101, or 200 to an
+  // upgrade request): the body is raw bytes, not HTTP framing.
+  bool hijacked() const;
+
+  // The socket, for poll(). Data may already wait in buffers: check
+  // has_pending() before polling.
+  int fd() const;
+  // Bytes that read_some() returns without waiting for the socket (they
+  // came with the header, or TLS decrypted them already).
+  bool has_pending() const;
+  // The next body bytes (de-chunked unless hijacked), waiting for at least
+  // one; 0 at the end of the body. Throws CliError when the connection
+  // breaks.
+  std::size_t read_some(char* buffer, std::size_t capacity);
+  // The rest of the body.
+  std::string read_all();
+
+  // Hijacked only. Sends what the socket takes of `data` without waiting
+  // (plain sockets; poll POLLOUT for the rest), or all of it (TLS);
+  // returns the bytes sent. Throws CliError when the daemon went away.
+  std::size_t write_some(std::string_view data);
+  // Hijacked only. Ends our direction (SHUT_WR; a TLS close_notify) so the
+  // daemon sees the end of stdin, while its output keeps coming.
+  void close_write();
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 // Receives a 2xx answer's body piece by piece, as the daemon sends it.
@@ -93,6 +143,25 @@ class Client {
   // Throws CliError when the daemon cannot be reached, the connection
   // breaks, or the body stream fails to read.
   Response stream(const StreamRequest& request, const BodySink& sink);
+
+  // Sends a request and returns once the answer's header arrived, whatever
+  // its status; the body is read through the Connection. `upgrade` asks
+  // the daemon to take the connection over ("Connection: Upgrade",
+  // "Upgrade: tcp"). Throws CliError when the daemon cannot be reached.
+  struct OpenRequest {
+    std::string method = "POST";
+    std::string path;  // below /v<version>, query included
+    std::string body;
+    std::string content_type;
+    bool upgrade = false;
+  };
+  std::unique_ptr<Connection> open(const OpenRequest& request);
+
+  // open() with `upgrade`, for attach and exec start: the hijacked
+  // connection. Any answer but 101 or 200 throws CliError with Docker's
+  // "Error response from daemon: <message>".
+  std::unique_ptr<Connection> hijack(const std::string& path, const std::string& body = {},
+                                     const std::string& content_type = "text/plain");
 
   // GET `path` and parse the JSON answer; a non-2xx status throws CliError
   // with Docker's "Error response from daemon: <message>".

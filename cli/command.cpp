@@ -208,10 +208,22 @@ std::string filters_json(const std::vector<std::string>& filters,
   return boost::json::serialize(o);
 }
 
+namespace {
+// The option `name` ("-e", "--env") of `app` or of an app above it.
+const CLI::Option* find_option(const CLI::App* app, const std::string& name) {
+  const CLI::Option* opt = nullptr;
+  for (const CLI::App* a = app; a != nullptr && opt == nullptr; a = a->get_parent()) {
+    opt = a->get_option_no_throw(name);
+  }
+  return opt;
+}
+}  // namespace
+
 std::vector<std::string> pflag_args(const CLI::App& app, int argc, const char* const* argv) {
   std::vector<std::string> out;
   const CLI::App* current = &app;
   bool rest = false;
+  bool value_next = false;  // the token is the value of the option before it
   for (int i = 1; i < argc; ++i) {
     std::string token = argv[i];
     if (rest || token == "--") {
@@ -219,11 +231,13 @@ std::vector<std::string> pflag_args(const CLI::App& app, int argc, const char* c
       out.push_back(std::move(token));
       continue;
     }
+    if (value_next) {
+      value_next = false;
+      out.push_back(std::move(token));
+      continue;
+    }
     if (token.size() > 3 && token[0] == '-' && token[1] != '-' && token[2] == '=') {
-      const CLI::Option* opt = nullptr;
-      for (const CLI::App* a = current; a != nullptr && opt == nullptr; a = a->get_parent()) {
-        opt = a->get_option_no_throw(token.substr(0, 2));
-      }
+      const CLI::Option* opt = find_option(current, token.substr(0, 2));
       if (opt != nullptr && opt->get_expected_min() == 0 && !opt->get_lnames().empty()) {
         out.push_back("--" + opt->get_lnames().front() + token.substr(2));
         continue;
@@ -234,18 +248,63 @@ std::vector<std::string> pflag_args(const CLI::App& app, int argc, const char* c
         continue;
       }
     }
-    if (!token.starts_with("-")) {
-      for (const CLI::App* sub : current->get_subcommands([](const CLI::App*) { return true; })) {
-        if (sub->check_name(token)) {
-          current = sub;
+    if (token.starts_with("--") && token.size() > 2) {
+      auto eq = token.find('=');
+      const CLI::Option* opt = find_option(current, token.substr(0, eq));
+      if (opt != nullptr && opt->get_expected_min() > 0) {
+        if (eq == std::string::npos) {
+          value_next = true;
+        } else if (eq + 1 == token.size()) {
+          // pflag's `--entrypoint=` is an empty value; CLI11 would take the
+          // next argument instead.
+          out.push_back(token.substr(0, eq));
+          out.emplace_back();
+          continue;
+        }
+      }
+    } else if (token.size() > 1 && token[0] == '-') {
+      // A cluster of short flags ("-it"); an option in it takes the rest of
+      // the token, or the next one when it comes last ("-dp 80:80").
+      for (std::size_t c = 1; c < token.size(); ++c) {
+        const CLI::Option* opt = find_option(current, std::string("-") + token[c]);
+        if (opt == nullptr) break;
+        if (opt->get_expected_min() > 0) {
+          value_next = c + 1 == token.size();
           break;
         }
       }
+    } else if (!token.starts_with("-")) {
+      bool subcommand = false;
+      for (const CLI::App* sub : current->get_subcommands([](const CLI::App*) { return true; })) {
+        if (sub->check_name(token)) {
+          current = sub;
+          subcommand = true;
+          break;
+        }
+      }
+      // After the first argument of `run IMAGE CMD...` and the like, the
+      // rest is the container's command line, left as typed.
+      if (!subcommand && current->get_prefix_command()) rest = true;
     }
     out.push_back(std::move(token));
   }
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+CLI::App* add_command_group(CLI::App& app, Context& ctx, const char* group, const char* description,
+                            std::span<const GroupedCommand> commands) {
+  for (const auto& c : commands) {
+    if (c.top_level != nullptr) c.configure(*app.add_subcommand(c.top_level, c.description), ctx);
+  }
+  auto* parent = app.add_subcommand(group, description);
+  parent->require_subcommand(1);
+  for (const auto& c : commands) {
+    auto* cmd = parent->add_subcommand(c.name, c.description);
+    if (c.alias != nullptr) cmd->alias(c.alias);
+    c.configure(*cmd, ctx);
+  }
+  return parent;
 }
 
 bool confirm(Context& ctx, const std::string& message) {

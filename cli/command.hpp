@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,13 +104,44 @@ bool confirm(Context& ctx, const std::string& message);
 // App::parse(std::vector<std::string>&&). Rewrites pflag's "-X=value"
 // (which CLI11 reads as -X followed by the flags "-=value"): for a flag,
 // to "--long=value" (history -H=false); for an option, to "-X value"
-// (-H=unix:///run/x.sock).
+// (-H=unix:///run/x.sock); and "--opt=" to an empty value
+// (--entrypoint=). Nothing is rewritten after the first argument of a
+// command that takes a command line (`run IMAGE CMD...`, prefix_command).
 std::vector<std::string> pflag_args(const CLI::App& app, int argc, const char* const* argv);
+
+// One command of a management group (`image ls`) with its second name
+// (`image list`) and Docker's top-level shortcut (`images`); nullptr where
+// there is none.
+struct GroupedCommand {
+  const char* name;
+  const char* alias;
+  const char* top_level;
+  const char* description;  // Docker's wording
+  void (*configure)(CLI::App&, Context&);
+};
+
+// Adds each command's top-level shortcut to `app`, then the group `group`
+// with every command under it (each configured twice, so both spellings
+// share one definition). Returns the group.
+CLI::App* add_command_group(CLI::App& app, Context& ctx, const char* group, const char* description,
+                            std::span<const GroupedCommand> commands);
 
 // Command registration, one per file.
 void add_version_command(CLI::App& app, Context& ctx);
 void add_info_command(CLI::App& app, Context& ctx);
 void add_plugin_command(CLI::App& app, Context& ctx);
+// berth login and berth logout (login.cpp).
+void add_login_commands(CLI::App& app, Context& ctx);
+// berth system df (system.cpp).
+void add_system_commands(CLI::App& app, Context& ctx);
+
+// One image as Docker's imageContext presents it (images.cpp), from an
+// ImageSummary of the API: every field a string ("Repository", "Tag", "ID",
+// "CreatedSince", "Size", "SharedSize", "UniqueSize", "Containers", ...),
+// "N/A" for what the daemon did not compute; `trunc` shortens the ID.
+boost::json::value image_row(const boost::json::object& image, bool trunc, const std::string& repo,
+                             const std::string& tag, const std::string& digest);
+
 // The image commands, at the top level (`images`, `rmi`, `tag`, `history`,
 // `save`, `load`, `import`) and under `image` (image.cpp).
 void add_image_commands(CLI::App& app, Context& ctx);
@@ -125,5 +157,43 @@ void configure_save(CLI::App& cmd, Context& ctx);           // save_load.cpp
 void configure_load(CLI::App& cmd, Context& ctx);           // save_load.cpp
 void configure_import(CLI::App& cmd, Context& ctx);         // save_load.cpp
 void configure_image_prune(CLI::App& cmd, Context& ctx);    // image_prune.cpp
+void configure_pull(CLI::App& cmd, Context& ctx);           // pull_push.cpp
+void configure_push(CLI::App& cmd, Context& ctx);           // pull_push.cpp
+
+// Writes the tar the daemon answers GET `api_path` with to `output` (a
+// file replaced only once complete) or, when empty, to stdout, which must
+// not be a terminal (save, export). `failure` prefixes a bad path's error
+// ("failed to save image"). save_load.cpp.
+void download_tar(Context& ctx, const std::string& api_path, const std::string& output,
+                  const std::string& failure);
+
+// The container commands, at the top level (`run`, `ps`, `rm`, ...) and
+// under `container` (container.cpp), plus the generic `inspect`.
+void add_container_commands(CLI::App& app, Context& ctx);
+
+void configure_run(CLI::App& cmd, Context& ctx);                  // run.cpp
+void configure_create(CLI::App& cmd, Context& ctx);               // run.cpp
+void configure_start(CLI::App& cmd, Context& ctx);                // start.cpp
+void configure_attach(CLI::App& cmd, Context& ctx);               // attach.cpp
+void configure_exec(CLI::App& cmd, Context& ctx);                 // exec.cpp
+void configure_logs(CLI::App& cmd, Context& ctx);                 // logs.cpp
+void configure_ps(CLI::App& cmd, Context& ctx);                   // ps.cpp
+void configure_stop(CLI::App& cmd, Context& ctx);                 // stop.cpp
+void configure_restart(CLI::App& cmd, Context& ctx);              // stop.cpp
+void configure_kill(CLI::App& cmd, Context& ctx);                 // stop.cpp
+void configure_pause(CLI::App& cmd, Context& ctx);                // stop.cpp
+void configure_unpause(CLI::App& cmd, Context& ctx);              // stop.cpp
+void configure_rm(CLI::App& cmd, Context& ctx);                   // rm.cpp
+void configure_wait(CLI::App& cmd, Context& ctx);                 // wait.cpp
+void configure_rename(CLI::App& cmd, Context& ctx);               // wait.cpp
+void configure_top(CLI::App& cmd, Context& ctx);                  // wait.cpp
+void configure_container_prune(CLI::App& cmd, Context& ctx);      // container_prune.cpp
+void configure_inspect(CLI::App& cmd, Context& ctx);              // inspect.cpp
+void configure_container_inspect(CLI::App& cmd, Context& ctx);    // inspect.cpp
+void configure_port(CLI::App& cmd, Context& ctx);                 // container_extra.cpp
+void configure_diff(CLI::App& cmd, Context& ctx);                 // container_extra.cpp
+void configure_export(CLI::App& cmd, Context& ctx);               // container_extra.cpp
+void configure_update(CLI::App& cmd, Context& ctx);               // container_extra.cpp
+void configure_commit(CLI::App& cmd, Context& ctx);               // container_extra.cpp
 
 }  // namespace berth::cli

@@ -6,15 +6,7 @@ namespace berth::cli {
 
 namespace {
 
-struct ImageCommand {
-  const char* name;         // under `image`
-  const char* alias;        // second name under `image`, or nullptr
-  const char* top_level;    // the top-level shortcut, or nullptr
-  const char* description;  // Docker's wording
-  void (*configure)(CLI::App&, Context&);
-};
-
-constexpr ImageCommand kCommands[] = {
+constexpr GroupedCommand kCommands[] = {
     {"ls", "list", "images", "List images", configure_images},
     {"inspect", nullptr, nullptr, "Display detailed information on one or more images",
      configure_image_inspect},
@@ -27,21 +19,14 @@ constexpr ImageCommand kCommands[] = {
     {"import", nullptr, "import", "Import the contents from a tarball to create a filesystem image",
      configure_import},
     {"prune", nullptr, nullptr, "Remove unused images", configure_image_prune},
+    {"pull", nullptr, "pull", "Download an image from a registry", configure_pull},
+    {"push", nullptr, "push", "Upload an image to a registry", configure_push},
 };
 
 }  // namespace
 
 void add_image_commands(CLI::App& app, Context& ctx) {
-  for (const auto& c : kCommands) {
-    if (c.top_level != nullptr) c.configure(*app.add_subcommand(c.top_level, c.description), ctx);
-  }
-  auto* image = app.add_subcommand("image", "Manage images");
-  image->require_subcommand(1);
-  for (const auto& c : kCommands) {
-    auto* cmd = image->add_subcommand(c.name, c.description);
-    if (c.alias != nullptr) cmd->alias(c.alias);
-    c.configure(*cmd, ctx);
-  }
+  add_command_group(app, ctx, "image", "Manage images", kCommands);
 }
 
 }  // namespace berth::cli

@@ -38,10 +38,10 @@ std::vector<std::string> strings(const json::object& o, std::string_view key) {
   return out;
 }
 
-// One row as Docker's imageContext marshals it for `--format json`: every
-// field a string, keys sorted.
-json::value row(const json::object& image, bool trunc, const std::string& repo,
-                const std::string& tag, const std::string& digest) {
+}  // namespace
+
+json::value image_row(const json::object& image, bool trunc, const std::string& repo,
+                      const std::string& tag, const std::string& digest) {
   std::string id = image.contains("Id") && image.at("Id").is_string()
                        ? std::string(image.at("Id").get_string())
                        : "";
@@ -67,6 +67,8 @@ json::value row(const json::object& image, bool trunc, const std::string& repo,
   };
 }
 
+namespace {
+
 // Docker's imageFormatTaggedAndDigest: a row per repository and tag (per
 // digest too with --digests), then rows for repositories known only by
 // digest. Repositories keep the order the daemon listed them in.
@@ -76,7 +78,7 @@ void add_rows(std::vector<json::value>& rows, const json::object& image, const O
   bool legacy_dangling = tags.size() == 1 && tags[0] == "<none>:<none>" && digests.size() == 1 &&
                          digests[0] == "<none>@<none>";
   if ((tags.empty() && digests.empty()) || legacy_dangling) {
-    rows.push_back(row(image, !o.no_trunc, "<none>", "<none>", "<none>"));
+    rows.push_back(image_row(image, !o.no_trunc, "<none>", "<none>", "<none>"));
     return;
   }
   std::vector<std::pair<std::string, std::vector<std::string>>> repo_tags, repo_digests;
@@ -111,15 +113,15 @@ void add_rows(std::vector<json::value>& rows, const json::object& image, const O
       repo_digests.erase(it);
     }
     for (const auto& tag : repo_tag_list) {
-      if (dgsts.empty()) rows.push_back(row(image, !o.no_trunc, repo, tag, "<none>"));
-      for (const auto& d : dgsts) rows.push_back(row(image, !o.no_trunc, repo, tag, d));
+      if (dgsts.empty()) rows.push_back(image_row(image, !o.no_trunc, repo, tag, "<none>"));
+      for (const auto& d : dgsts) rows.push_back(image_row(image, !o.no_trunc, repo, tag, d));
     }
   }
   for (const auto& [repo, dgsts] : repo_digests) {
     if (o.digests) {
-      for (const auto& d : dgsts) rows.push_back(row(image, !o.no_trunc, repo, "<none>", d));
+      for (const auto& d : dgsts) rows.push_back(image_row(image, !o.no_trunc, repo, "<none>", d));
     } else {
-      rows.push_back(row(image, !o.no_trunc, repo, "<none>", ""));
+      rows.push_back(image_row(image, !o.no_trunc, repo, "<none>", ""));
     }
   }
 }

@@ -258,10 +258,11 @@ void JsonStreamDisplay::display(const JsonMessage& m) {
 }
 
 void show_json_response(Context& ctx, const StreamRequest& request,
-                        std::function<void(const json::value& aux)> on_aux) {
-  bool terminal = ctx.out_is_terminal();
-  JsonStreamDisplay display(
-      ctx.out, {terminal, terminal ? terminal_width(STDOUT_FILENO) : 200, std::move(on_aux)});
+                        std::function<void(const json::value& aux)> on_aux, bool quiet) {
+  bool terminal = !quiet && ctx.out_is_terminal();
+  std::ostream discard(nullptr);
+  JsonStreamDisplay display(quiet ? discard : ctx.out,
+                            {terminal, terminal ? terminal_width(STDOUT_FILENO) : 200, std::move(on_aux)});
   bool is_json = false;
   Response r = ctx.client().stream(request, [&](const Response& head, std::string_view chunk) {
     is_json = head.content_type.starts_with("application/json");

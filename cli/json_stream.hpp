@@ -115,11 +115,12 @@ struct StreamRequest;
 // (Content-Type application/json) through a JsonStreamDisplay, redrawing
 // on a terminal; any other body is copied as is (Docker's
 // DisplayJSONMessagesToStream after ImageLoad, ImageImport, ImagePull...).
-// on_aux receives "aux" members (may be empty).
+// on_aux receives "aux" members (may be empty). `quiet` shows nothing but
+// still fails on errors (pull/push -q).
 // Throws CliError: "Error response from daemon: ..." for a non-2xx
 // answer, the first error message of the stream, or a broken connection.
 void show_json_response(Context& ctx, const StreamRequest& request,
-                        std::function<void(const boost::json::value& aux)> on_aux = {});
+                        std::function<void(const boost::json::value& aux)> on_aux = {}, bool quiet = false);
 
 // Docker's RFC3339NanoFixed in local time: "2026-01-01T00:00:00.000000000Z".
 std::string rfc3339_nano_fixed(std::int64_t unix_nanos);

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   add_info_command(app, ctx);
   add_plugin_command(app, ctx);
   add_image_commands(app, ctx);
+  add_container_commands(app, ctx);
+  add_login_commands(app, ctx);
+  add_system_commands(app, ctx);
 
   // A daemon that answers early and closes while a tar is still being
   // uploaded must give an error, not kill the CLI.
@@ -53,7 +56,8 @@ int main(int argc, char** argv) {
     std::cerr << "berth: " << e.what() << "\nSee '" << command << " --help'.\n";
     code = 125;
   } catch (const CliError& e) {
-    std::cerr << e.what() << "\n";
+    // An empty message only carries an exit status (a container's).
+    if (*e.what() != '\0') std::cerr << e.what() << "\n";
     code = e.exit_code();
   }
   Poco::Net::uninitializeSSL();

@@ -1,5 +1,6 @@
 // berth save, load and import: image tars to and from the daemon, streamed
 // both ways so an image of any size never sits in memory whole.
+#include "atomic_file.hpp"
 #include "command.hpp"
 #include "json_stream.hpp"
 #include "reference.hpp"
@@ -43,97 +44,38 @@ struct Upload {
   }
 };
 
-// A temporary file next to the destination, renamed over it on commit and
-// removed otherwise, so an interrupted save never leaves a partial tar
-// under the requested name (Docker's CopyToFile).
-class AtomicFile {
- public:
-  explicit AtomicFile(std::string target) : target_(std::move(target)) {}
-  ~AtomicFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!temp_.empty()) ::unlink(temp_.c_str());
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  void write(std::string_view data) {
-    if (fd_ < 0) open();
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw CliError("write " + temp_ + ": " + errno_text(errno));
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
-
-  void commit() {
-    if (fd_ < 0) open();
-    if (::fsync(fd_) != 0) throw CliError("sync " + temp_ + ": " + errno_text(errno));
-    int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) throw CliError("close " + temp_ + ": " + errno_text(errno));
-    if (::rename(temp_.c_str(), target_.c_str()) != 0) {
-      throw CliError("rename " + temp_ + " " + target_ + ": " + errno_text(errno));
-    }
-    temp_.clear();
-  }
-
- private:
-  void open() {
-    fs::path dir = fs::path(target_).parent_path();
-    std::string pattern = (dir.empty() ? std::string(".") : dir.string()) + "/.berth_temp_XXXXXX";
-    fd_ = ::mkstemp(pattern.data());
-    if (fd_ < 0)
-      throw CliError("failed to create temporary file in " + pattern + ": " + errno_text(errno));
-    temp_ = pattern;
-    // mkstemp makes it 0600; a saved tar gets an ordinary file's mode.
-    mode_t mask = ::umask(0);
-    ::umask(mask);
-    ::fchmod(fd_, 0666 & ~mask);
-  }
-
-  std::string target_;
-  std::string temp_;
-  int fd_ = -1;
-};
-
-// Docker's ValidateOutputPath.
-void validate_output_path(const std::string& path) {
+// Docker's ValidateOutputPath; `failure` starts each message ("failed to
+// save image").
+void validate_output_path(const std::string& path, const std::string& failure) {
   fs::path p = fs::path(path).lexically_normal();
   fs::path dir = p.parent_path();
   std::error_code ec;
   if (!dir.empty() && dir != "." && !fs::exists(dir, ec)) {
-    throw CliError("failed to save image: invalid output path: directory \"" + dir.string() +
-                   "\" does not exist");
+    throw CliError(failure + ": invalid output path: directory \"" + dir.string() + "\" does not exist");
   }
   if (fs::exists(p, ec)) {
     if (fs::is_directory(p, ec)) {
-      throw CliError("failed to save image: invalid output path: \"" + path + "\" is a directory");
+      throw CliError(failure + ": invalid output path: \"" + path + "\" is a directory");
     }
     if (::access(path.c_str(), W_OK) != 0) {
-      throw CliError("failed to save image: invalid output path: \"" + path + "\" is not writable");
+      throw CliError(failure + ": invalid output path: \"" + path + "\" is not writable");
     }
   }
 }
 
-struct SaveOpts {
-  std::string output;
-  std::vector<std::string> images;
-};
+}  // namespace
 
-void save(Context& ctx, const SaveOpts& o) {
-  if (o.output.empty() && ctx.out_is_terminal()) {
+void download_tar(Context& ctx, const std::string& api_path, const std::string& output,
+                  const std::string& failure) {
+  if (output.empty() && ctx.out_is_terminal()) {
     throw CliError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
   }
-  if (!o.output.empty()) validate_output_path(o.output);
+  if (!output.empty()) validate_output_path(output, failure);
   StreamRequest req;
   req.method = "GET";
-  req.path = "/images/get";
-  for (std::size_t i = 0; i < o.images.size(); ++i) {
-    req.path += (i == 0 ? "?names=" : "&names=") + query_escape(o.images[i]);
-  }
+  req.path = api_path;
   std::optional<AtomicFile> file;
-  if (!o.output.empty()) file.emplace(o.output);
+  if (!output.empty()) file.emplace(output);
   Response r = ctx.client().stream(req, [&](const Response&, std::string_view chunk) {
     if (file) {
       file->write(chunk);
@@ -147,6 +89,21 @@ void save(Context& ctx, const SaveOpts& o) {
   } else if (!ctx.out.flush()) {
     throw CliError("write standard output: " + errno_text(errno));
   }
+}
+
+namespace {
+
+struct SaveOpts {
+  std::string output;
+  std::vector<std::string> images;
+};
+
+void save(Context& ctx, const SaveOpts& o) {
+  std::string path = "/images/get";
+  for (std::size_t i = 0; i < o.images.size(); ++i) {
+    path += (i == 0 ? "?names=" : "&names=") + query_escape(o.images[i]);
+  }
+  download_tar(ctx, path, o.output, "failed to save image");
 }
 
 struct LoadOpts {

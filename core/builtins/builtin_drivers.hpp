@@ -10,4 +10,9 @@ namespace berth::core {
 
 std::span<const berth_plugin_entry_fn> builtin_drivers();
 
+// Only the built-in logging drivers (a subset of builtin_drivers()), in a
+// translation unit of their own: berth-shim links these and none of the
+// storage drivers.
+std::span<const berth_plugin_entry_fn> builtin_log_drivers();
+
 }  // namespace berth::core

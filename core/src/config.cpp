@@ -136,6 +136,8 @@ Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view fi
       BERTH_TRY(layer.data_root, get_string(v, key));
     } else if (key == "exec-root") {
       BERTH_TRY(layer.exec_root, get_string(v, key));
+    } else if (key == "cgroup-parent") {
+      BERTH_TRY(layer.cgroup_parent, get_string(v, key));
     } else if (key == "hosts") {
       BERTH_TRY(layer.hosts, get_strings(v, key));
     } else if (key == "plugin-dirs") {
@@ -212,6 +214,7 @@ Result<DaemonConfig> resolve_config(const ConfigLayer& file, const ConfigLayer& 
   pick(cfg.log_driver, file.log_driver, flags.log_driver);
   pick(cfg.log_level, file.log_level, flags.log_level);
   pick(cfg.pidfile, file.pidfile, flags.pidfile);
+  pick(cfg.cgroup_parent, file.cgroup_parent, flags.cgroup_parent);
   pick(cfg.tls.tls, file.tls, flags.tls);
   pick(cfg.tls.verify, file.tls_verify, flags.tls_verify);
   pick(cfg.tls.ca, file.tls_ca, flags.tls_ca);
@@ -239,6 +242,10 @@ Result<DaemonConfig> resolve_config(const ConfigLayer& file, const ConfigLayer& 
     cfg.hosts.push_back(std::move(addr));
   }
   if (cfg.pidfile.empty()) cfg.pidfile = cfg.exec_root + "/berthd.pid";
+  if (cfg.cgroup_parent.empty() || cfg.cgroup_parent.find("..") != std::string::npos) {
+    return invalid("cgroup-parent must be a cgroup path without \"..\", got \"" + cfg.cgroup_parent + "\"");
+  }
+  if (cfg.cgroup_parent.front() != '/') cfg.cgroup_parent.insert(0, "/");
 
   static const std::set<std::string, std::less<>> levels{"trace", "debug", "info",
                                                          "warn",  "error", "fatal"};

@@ -6,6 +6,8 @@
 #include "berth/core/api/system_routes.hpp"
 #include "berth/core/log.hpp"
 #include "berth/core/plugin_host.hpp"
+#include "berth/core/api/container_routes.hpp"
+#include "berth/core/container/manager.hpp"
 #include "berth/core/image/content_store.hpp"
 #include "berth/core/image/image_store.hpp"
 #include "berth/core/registry/client.hpp"
@@ -106,6 +108,17 @@ Result<void> make_root(const std::string& dir, fs::perms mode) {
 
 }  // namespace
 
+// berth-shim lives next to berthd (the build's bin/, or the install's bin).
+static std::string shim_path() {
+  std::error_code ec;
+  auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto candidate = self.parent_path() / "berth-shim";
+    if (fs::exists(candidate, ec)) return candidate.string();
+  }
+  return "berth-shim";
+}
+
 struct Daemon::State {
   DaemonConfig config;
   std::unique_ptr<DataRootLock> lock;
@@ -116,6 +129,7 @@ struct Daemon::State {
   std::unique_ptr<image::ContentStore> content;
   std::unique_ptr<image::ImageStore> images;
   std::unique_ptr<registry::RegistryClient> registry;
+  std::unique_ptr<container::ContainerManager> containers;
   api::SystemContext system;
   api::Router router;
   std::unique_ptr<api::ApiServer> server;
@@ -123,6 +137,7 @@ struct Daemon::State {
   ~State() {
     // Stop serving before the objects handlers read go away.
     server.reset();
+    containers.reset();
     registry.reset();
     images.reset();
     content.reset();
@@ -201,12 +216,31 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
   s->system.images = s->images.get();
   s->system.plugins = s->plugins.get();
   s->system.started = std::chrono::system_clock::now();
-  api::add_system_routes(s->router, s->system);
   registry::RegistryConfig registry_config;
   registry_config.insecure_registries = cfg.insecure_registries;
   registry_config.user_agent = std::string("berth/") + kBerthVersion;
   s->registry = std::make_unique<registry::RegistryClient>(registry_config);
+  s->system.registry = s->registry.get();
+  api::add_system_routes(s->router, s->system);
   api::add_image_routes(s->router, *s->images, *s->registry, cfg.max_concurrent_downloads);
+
+  container::ManagerOptions mo;
+  mo.data_root = cfg.data_root;
+  mo.exec_root = cfg.exec_root;
+  mo.shim_path = shim_path();
+  mo.plugin_dirs = cfg.plugin_dirs;
+  mo.default_log_driver = cfg.log_driver;
+  mo.cgroup_parent = cfg.cgroup_parent;
+  s->containers = std::make_unique<container::ContainerManager>(*s->store, *s->images, *s->plugins, mo);
+  if (auto restored = s->containers->restore(); !restored) {
+    log->warn("restore containers: {}", restored.error().message);
+  }
+  s->images->set_in_use([containers = s->containers.get()](const std::string& image_id) {
+    std::vector<image::ImageUser> users;
+    for (const auto& c : containers->using_image(image_id)) users.push_back({c.id, c.state.running()});
+    return users;
+  });
+  api::add_container_routes(s->router, *s->containers, *s->images);
 
   s->server = std::make_unique<api::ApiServer>(s->router, cfg.hosts, cfg.tls, cfg.insecure_tcp);
   BERTH_TRY(s->server->start());
@@ -230,7 +264,7 @@ int Daemon::wait_for_signal() {
 int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> builtins) {
   CLI::App app{"berthd: the berth container engine daemon", "berthd"};
   app.set_version_flag("-v,--version", std::string("berthd version ") + kBerthVersion);
-  std::string data_root, exec_root, storage_driver, log_driver, log_level, pidfile;
+  std::string data_root, exec_root, storage_driver, log_driver, log_level, pidfile, cgroup_parent;
   std::string tls_ca, tls_cert, tls_key;
   std::string config_file = "/etc/berth/daemon.json";
   std::vector<std::string> hosts, plugin_dirs;
@@ -256,6 +290,7 @@ int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> bu
   app.add_option("--tlskey", tls_key, "TLS key file");
   app.add_option("-p,--pidfile", pidfile, "Path of the daemon's PID file")
       ->default_str("<exec-root>/berthd.pid");
+  app.add_option("--cgroup-parent", cgroup_parent, "Parent cgroup for all containers")->default_str("/berth");
   app.add_flag("--insecure-tcp", insecure_tcp,
                "Allow TCP listeners without TLS (anyone who can connect gets root)");
   app.add_flag("--validate", validate, "Validate the configuration and exit");
@@ -278,6 +313,7 @@ int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> bu
   set("--log-level", flags.log_level, log_level);
   if (debug && !flags.log_level) flags.log_level = "debug";
   set("--pidfile", flags.pidfile, pidfile);
+  set("--cgroup-parent", flags.cgroup_parent, cgroup_parent);
   set("--tls", flags.tls, tls);
   set("--tlsverify", flags.tls_verify, tls_verify);
   set("--tlscacert", flags.tls_ca, tls_ca);

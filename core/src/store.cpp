@@ -62,22 +62,22 @@ constexpr Migration kMigrations[] = {
      "  size INTEGER NOT NULL,"
      "  PRIMARY KEY(diff_id, digest)"
      ");"},
+    {3,
+     // Containers: what was asked for (config: Config, HostConfig and the
+     // rest of the create request, as inspect shows it) and where it stands
+     // (state: Docker's State object), each as JSON; the read-write layer is
+     // the storage driver's layer of the same ID.
+     "CREATE TABLE containers ("
+     "  id TEXT PRIMARY KEY NOT NULL,"
+     "  name TEXT NOT NULL UNIQUE,"
+     "  image_id TEXT NOT NULL,"
+     "  created TEXT NOT NULL,"
+     "  config TEXT NOT NULL,"
+     "  state TEXT NOT NULL"
+     ");"
+     "CREATE INDEX containers_image ON containers(image_id);"},
 };
 
-template <class Fn>
-auto guard(std::string_view what, Fn&& fn) -> Result<decltype(fn())> {
-  try {
-    if constexpr (std::is_void_v<decltype(fn())>) {
-      fn();
-      return ok();
-    } else {
-      return fn();
-    }
-  } catch (const SQLite::Exception& e) {
-    Errc code = e.getErrorCode() == SQLITE_BUSY ? Errc::unavailable : Errc::internal;
-    return make_error(code, std::string(what) + ": " + e.what());
-  }
-}
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // Real Docker clients against berthd: Debian's docker 20.10 (API 1.41) and
 // the 28.x CLI that negotiates down. Only their client side is used.
+#include "docker_clients.hpp"
 #include "harness.hpp"
 
 #include <boost/json.hpp>
@@ -63,12 +64,7 @@ TEST_P(DockerCli, PluginLs) {
   EXPECT_NE(r.out.find(" true"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Clients, DockerCli,
-                         ::testing::Values("/usr/bin/docker", "/usr/local/bin/docker"),
-                         [](const auto& param_info) {
-                           return param_info.param == "/usr/bin/docker" ? std::string("debian20")
-                                                                        : std::string("local28");
-                         });
+INSTANTIATE_TEST_SUITE_P(Clients, DockerCli, kDockerClients, docker_client_name);
 
 }  // namespace
 }  // namespace berth::testing

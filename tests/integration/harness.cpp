@@ -3,12 +3,17 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <poll.h>
+#include <pty.h>
+#include <termios.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -25,13 +30,154 @@ using namespace std::chrono_literals;
 std::string berthd_path() { return BERTH_TEST_BERTHD; }
 std::string berth_path() { return BERTH_TEST_BERTH; }
 
+CommandResult run_on_terminal(const std::vector<std::string>& argv,
+                              const std::map<std::string, std::string>& env,
+                              unsigned short columns, const std::vector<TerminalStep>& dialogue) {
+  std::vector<std::string> envs;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv = *e;
+    if (env.count(kv.substr(0, kv.find('='))) == 0) envs.push_back(kv);
+  }
+  for (const auto& [k, v] : env) {
+    if (!v.empty()) envs.push_back(k + "=" + v);
+  }
+  std::vector<char*> c_argv, c_env;
+  std::vector<std::string> args = argv;
+  for (auto& a : args) c_argv.push_back(a.data());
+  c_argv.push_back(nullptr);
+  for (auto& e : envs) c_env.push_back(e.data());
+  c_env.push_back(nullptr);
+
+  winsize ws{};
+  ws.ws_col = columns;
+  ws.ws_row = 40;
+  int master = -1;
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
+  if (pid < 0) return {};
+  if (pid == 0) {
+    termios t{};
+    ::tcgetattr(STDOUT_FILENO, &t);
+    t.c_oflag &= ~static_cast<tcflag_t>(OPOST);
+    ::tcsetattr(STDOUT_FILENO, TCSANOW, &t);
+    ::execve(c_argv[0], c_argv.data(), c_env.data());
+    ::_exit(127);
+  }
+  CommandResult result;
+  std::size_t step = 0, answered_up_to = 0;
+  int status = 0;
+  bool reaped = false;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        reaped = true;
+        break;
+      }
+      continue;
+    }
+    ssize_t n = ::read(master, buf, sizeof buf);
+    if (n <= 0) break;  // EIO: the child closed the terminal
+    result.out.append(buf, static_cast<std::size_t>(n));
+    if (step < dialogue.size()) {
+      auto at = result.out.find(dialogue[step].prompt, answered_up_to);
+      if (at != std::string::npos) {
+        const std::string& answer = dialogue[step].answer;
+        if (::write(master, answer.data(), answer.size()) < 0) break;
+        answered_up_to = at + dialogue[step].prompt.size();
+        ++step;
+      }
+    }
+  }
+  // The terminal closes a moment before the process is gone.
+  for (int i = 0; !reaped && i < 100; ++i) {
+    reaped = ::waitpid(pid, &status, WNOHANG) == pid;
+    if (!reaped) std::this_thread::sleep_for(20ms);
+  }
+  if (!reaped) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  ::close(master);
+  return result;
+}
+
 TempDir::TempDir(const std::string& name) {
   std::string tmpl = "/tmp/berth-test-" + name + "-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl);
   path_ = tmpl;
 }
 
+namespace {
+
+// Lazily unmounts whatever a failed test left mounted at or below `dir`,
+// newest first: remove_all would otherwise delete through the mount (a bind
+// mount's source, a storage layer's files). Mount points with escaped
+// characters (spaces) are not matched; test directories have none.
+void detach_mounts_under(const std::string& dir) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::vector<std::string> targets;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, target;
+    fields >> id >> parent >> device >> root >> target;
+    if (target == dir || target.starts_with(dir + "/")) targets.push_back(target);
+  }
+  for (auto it = targets.rbegin(); it != targets.rend(); ++it) {
+    ::umount2(it->c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+  }
+}
+
+// Processes whose command line names `dir` (the shims of a daemon rooted
+// there carry their state dir in argv), killed.
+void kill_processes_naming(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = read_file(entry.path().string() + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(dir + "/") != std::string::npos) ::kill(std::stoi(name), SIGKILL);
+  }
+}
+
+// The cgroups named `leaf` directly under each hierarchy (a test daemon's
+// --cgroup-parent): their processes killed (thawed first), then removed.
+void remove_cgroups_named(const std::string& leaf) {
+  std::error_code ec;
+  std::vector<fs::path> roots;
+  for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    if (fs::is_directory(h.path() / leaf, ec)) roots.push_back(h.path() / leaf);
+  }
+  if (fs::is_directory(fs::path("/sys/fs/cgroup") / leaf, ec)) roots.push_back(fs::path("/sys/fs/cgroup") / leaf);
+  for (const auto& root : roots) {
+    std::vector<fs::path> dirs{root};
+    for (const auto& d : fs::recursive_directory_iterator(root, ec)) {
+      if (d.is_directory(ec)) dirs.push_back(d.path());
+    }
+    for (const auto& d : dirs) {
+      std::ofstream((d / "freezer.state").string()) << "THAWED";  // v1; fails quietly elsewhere
+      std::ofstream((d / "cgroup.freeze").string()) << "0";       // v2
+      std::istringstream procs(read_file((d / "cgroup.procs").string()));
+      for (pid_t pid = 0; procs >> pid;) ::kill(pid, SIGKILL);
+    }
+    // Deepest first; a cgroup empties a moment after its processes die.
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+      for (int i = 0; i < 100 && ::rmdir(it->c_str()) != 0 && errno == EBUSY; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  }
+}
+
+}  // namespace
+
 TempDir::~TempDir() {
+  kill_processes_naming(path_);
+  remove_cgroups_named(fs::path(path_).filename().string());
+  detach_mounts_under(path_);
   std::error_code ec;
   fs::remove_all(path_, ec);
 }
@@ -156,8 +302,11 @@ Daemon::Daemon(Options options) {
   } else {
     root_ = options.root;
   }
-  std::vector<std::string> argv{berthd_path(), "--data-root", data_root(), "--exec-root",
-                                exec_root(), "--config-file", root_ + "/daemon.json"};
+  // Container cgroups go under one named after the root, which the root's
+  // TempDir removes.
+  std::vector<std::string> argv{berthd_path(),   "--data-root",     data_root(),
+                                "--exec-root",   exec_root(),       "--config-file",
+                                root_ + "/daemon.json", "--cgroup-parent", "/" + fs::path(root_).filename().string()};
   if (!fs::exists(root_ + "/daemon.json")) write_file(root_ + "/daemon.json", "{}\n");
   if (options.unix_socket) {
     argv.push_back("-H");
@@ -224,7 +373,23 @@ std::vector<std::string> Daemon::tcp_endpoints() const {
 
 CommandResult Daemon::berth(std::vector<std::string> args, const std::string& input) const {
   args.insert(args.begin(), {berth_path(), "-H", host()});
-  return run(args, {{"BERTH_HOST", ""}, {"DOCKER_HOST", ""}}, input);
+  return run(args, {{"BERTH_HOST", ""}, {"DOCKER_HOST", ""}, {"BERTH_CONFIG", cli_config()}},
+             input);
+}
+
+Daemon::ApiAnswer Daemon::api(const std::string& method, const std::string& path,
+                              const std::string& body, const std::string& content_type) const {
+  TempDir io("api");
+  std::vector<std::string> argv{"curl", "-sS", "--max-time", "60", "--unix-socket", socket(),
+                                "-X", method, "-o", io / "body", "-w", "%{http_code}"};
+  if (!body.empty()) {
+    write_file(io / "request", body);
+    argv.insert(argv.end(),
+                {"-H", "Content-Type: " + content_type, "--data-binary", "@" + (io / "request")});
+  }
+  argv.push_back("http://berth/v1.43" + path);
+  auto r = run(argv);
+  return {std::atoi(r.out.c_str()), read_file(io / "body")};
 }
 
 std::string raw_exchange(const std::string& socket_path, const std::string& bytes,

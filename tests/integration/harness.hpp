@@ -30,8 +30,24 @@ CommandResult run(const std::vector<std::string>& argv,
                   const std::string& input = {},
                   std::chrono::seconds timeout = std::chrono::seconds(60));
 
+// One step of a conversation with a program on a terminal: once `prompt`
+// appears in its output (after the previous step), `answer` is typed.
+struct TerminalStep {
+  std::string prompt, answer;
+};
+
+// Runs argv[0] (a path) with a pseudo-terminal of `columns` columns as its
+// stdin, stdout and stderr (output post-processing off, so "\n" stays
+// "\n") and returns all it wrote, as the terminal showed it (input that
+// the terminal echoed included), in `out`. `env` as for run(). Killed
+// after 60 s.
+CommandResult run_on_terminal(const std::vector<std::string>& argv,
+                              const std::map<std::string, std::string>& env,
+                              unsigned short columns = 120,
+                              const std::vector<TerminalStep>& dialogue = {});
+
 // A fresh directory /tmp/berth-test-<name>-XXXXXX, removed with everything
-// below it (after unmounting nothing: these tests mount nothing yet).
+// below it, after lazily unmounting anything a test left mounted there.
 class TempDir {
  public:
   explicit TempDir(const std::string& name);
@@ -76,8 +92,21 @@ class Daemon {
   std::vector<std::string> tcp_endpoints() const;
   std::string log() const;
 
-  // Runs the berth CLI against this daemon.
+  // Runs the berth CLI against this daemon, with BERTH_CONFIG set to
+  // cli_config() so no test reads or writes the real user's ~/.berth.
   CommandResult berth(std::vector<std::string> args, const std::string& input = {}) const;
+  // The berth CLI's config directory (config.json with registry
+  // credentials); not created until the CLI writes there.
+  std::string cli_config() const { return root_ + "/cli-config"; }
+
+  // One Engine API call over the UNIX socket with curl (an independent
+  // client): the status and the body. `path` goes below /v1.43.
+  struct ApiAnswer {
+    int status = 0;
+    std::string body;
+  };
+  ApiAnswer api(const std::string& method, const std::string& path, const std::string& body = {},
+                const std::string& content_type = "application/json") const;
 
   // Exit status once it exited (after stop(), or when start-up failed).
   int exit_status() const { return exit_status_; }

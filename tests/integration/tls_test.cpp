@@ -1,6 +1,7 @@
 // TCP listeners: refused without TLS unless explicitly allowed; with
 // --tlsverify only clients with a certificate signed by the CA get in.
 #include "harness.hpp"
+#include "../support/image_builder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -121,6 +122,30 @@ TEST_F(Tls, DockerCliWithCertificatesWorks) {
                {{"DOCKER_CONFIG", config.path()}, {"DOCKER_HOST", ""}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "0.1.0\n");
+}
+
+// Attach streams over TLS: stdin ends with a close_notify (TLS has no
+// half-close) while the container's output keeps coming.
+TEST_F(Tls, AttachedStreamsCrossTls) {
+  std::vector<std::string> flags = server_flags();
+  flags.insert(flags.end(), {"--storage-driver", "overlay"});
+  Daemon d({.args = flags});
+  ASSERT_TRUE(d.started()) << d.log();
+  std::string endpoint = d.tcp_endpoints().at(0);
+  TempDir work("tls-attach");
+  write_file(work / "busybox.tar", docker_archive({busybox_image("berth-test/busybox:latest")}));
+  ASSERT_EQ(d.berth({"load", "-i", work / "busybox.tar"}).exit_code, 0);
+  auto berth = [&](std::vector<std::string> args, const std::string& input) {
+    std::vector<std::string> argv{berth_path(), "-H", endpoint, "--tlsverify", "--tlscacert", pki_ / "ca.pem",
+                                  "--tlscert", pki_ / "client-cert.pem", "--tlskey", pki_ / "client-key.pem"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, {{"BERTH_HOST", ""}, {"DOCKER_HOST", ""}}, input);
+  };
+  auto piped = berth({"run", "-i", "--rm", "berth-test/busybox", "sh", "-c", "sleep 0.3; cat; echo end >&2; exit 4"},
+                     "a\nb\n");
+  EXPECT_EQ(piped.exit_code, 4) << piped.err << d.log();
+  EXPECT_EQ(piped.out, "a\nb\n");
+  EXPECT_EQ(piped.err, "end\n");
 }
 
 TEST_F(Tls, PlainTcpIsRefusedUnlessExplicitlyInsecure) {

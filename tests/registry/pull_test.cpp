@@ -1,7 +1,6 @@
 // Pulls through a real berthd from Debian's docker-registry, with images
 // pushed by skopeo (an independent client) and the docker CLI as the puller.
-#include "harness.hpp"
-#include "registry.hpp"
+#include "pull_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,24 +10,7 @@
 namespace berth::testing {
 namespace {
 
-class Pull : public ::testing::Test {
- protected:
-  void SetUp() override {
-    daemon_ = std::make_unique<Daemon>(Daemon::Options{.args = {"--storage-driver", "vfs"}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->log();
-  }
-  CommandResult docker(std::vector<std::string> args) {
-    args.insert(args.begin(), {"/usr/bin/docker", "-H", daemon_->host()});
-    return run(args, {{"DOCKER_CONFIG", work_.path()}, {"DOCKER_HOST", ""}});
-  }
-  std::string image_id(const std::string& name) {
-    return docker({"image", "inspect", "-f", "{{.Id}}", name}).out;
-  }
-
-  LocalRegistry registry_;
-  TempDir work_{"pull"};
-  std::unique_ptr<Daemon> daemon_;
-};
+using Pull = PullTest;
 
 TEST_F(Pull, Schema2AndOciImagesPullWithTheirConfigAsId) {
   for (auto format : {ImageFormat::docker_v2s2, ImageFormat::oci}) {

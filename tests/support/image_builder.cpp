@@ -5,6 +5,9 @@
 #include <boost/json.hpp>
 #include <openssl/evp.h>
 
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace berth::testing {
@@ -139,6 +142,21 @@ std::string image_config(const TestImage& image) {
 
 std::string image_id(const TestImage& image) { return sha256(image_config(image)); }
 
+std::string numbered_file(std::size_t i) {
+  std::string digits = std::to_string(i);
+  if (digits.size() < 3) digits.insert(0, 3 - digits.size(), '0');
+  return "layer-" + digits;
+}
+
+std::vector<Layer> numbered_layers(std::size_t count) {
+  std::vector<Layer> layers;
+  for (std::size_t i = 1; i <= count; ++i) {
+    const std::string content = numbered_file(i).substr(6) + "\n";
+    layers.push_back({Entry::file(numbered_file(i), content), Entry::file("top", content)});
+  }
+  return layers;
+}
+
 std::string docker_archive(const std::vector<TestImage>& images) {
   Tar t;
   json::array manifest;
@@ -193,6 +211,35 @@ std::string oci_archive(const TestImage& image) {
   }
   t.file("index.json", json::serialize(json::object{{"schemaVersion", 2}, {"manifests", json::array{desc}}}));
   return t.finish();
+}
+
+}  // namespace berth::testing
+
+namespace berth::testing {
+
+TestImage busybox_image(const std::string& tag) {
+  Layer layer{Entry::dir("bin"), Entry::dir("etc"), Entry::dir("tmp", 01777), Entry::dir("root", 0700),
+              Entry::dir("home")};
+  std::ifstream in("/bin/busybox", std::ios::binary);
+  layer.push_back(Entry::file("bin/busybox", std::string(std::istreambuf_iterator<char>(in), {}), 0755));
+  // `busybox --list` names every applet this build has.
+  FILE* list = ::popen("/bin/busybox --list", "r");
+  char name[128];
+  while (list != nullptr && std::fgets(name, sizeof name, list) != nullptr) {
+    std::string applet(name);
+    while (!applet.empty() && (applet.back() == '\n' || applet.back() == '\r')) applet.pop_back();
+    if (applet.empty() || applet == "busybox" || applet.find('/') != std::string::npos) continue;
+    layer.push_back(Entry::symlink("bin/" + applet, "busybox"));
+  }
+  if (list != nullptr) ::pclose(list);
+  layer.push_back(Entry::file("etc/passwd",
+                              "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"));
+  layer.push_back(Entry::file("etc/group", "root:x:0:\nnogroup:x:65534:\n"));
+  TestImage image;
+  image.layers = {layer};
+  image.tags = {tag};
+  image.cmd = {"sh"};
+  return image;
 }
 
 }  // namespace berth::testing

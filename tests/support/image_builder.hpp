@@ -30,6 +30,12 @@ struct Entry {
 
 using Layer = std::vector<Entry>;
 
+// A deep image's layers: layer i (1-based) adds the file numbered_file(i)
+// ("layer-007") holding "007\n" and rewrites "top" with the same content, so
+// a mounted chain shows every layer and which one is on top.
+std::vector<Layer> numbered_layers(std::size_t count);
+std::string numbered_file(std::size_t i);
+
 struct TestImage {
   std::vector<Layer> layers;
   std::vector<std::string> tags;  // "name:tag" as `docker save` writes them
@@ -49,5 +55,14 @@ std::string image_id(const TestImage& image);
 std::string docker_archive(const std::vector<TestImage>& images);
 // OCI image layout tar (gzip layers), the first tag as io.containerd.image.name.
 std::string oci_archive(const TestImage& image);
+
+}  // namespace berth::testing
+
+namespace berth::testing {
+
+// A busybox image for running containers: /bin/busybox from Debian's
+// busybox-static with a symlink per applet in /bin, /etc/passwd (root,
+// nobody), /etc/group, and /tmp; Cmd ["sh"]. Tagged `tag`.
+TestImage busybox_image(const std::string& tag);
 
 }  // namespace berth::testing

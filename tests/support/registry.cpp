@@ -393,7 +393,8 @@ std::string TokenServer::last_scopes() const {
 
 LocalRegistry::LocalRegistry(Options options) : options_(std::move(options)), dir_("registry") {
   try {
-    start();
+    configure();
+    launch(0);
   } catch (...) {
     stop();
     throw;
@@ -434,7 +435,12 @@ void LocalRegistry::stop() {
   pid_ = -1;
 }
 
-void LocalRegistry::start() {
+void LocalRegistry::restart() {
+  stop();
+  launch(port_);
+}
+
+void LocalRegistry::configure() {
   fs::create_directories(storage());
   std::string auth;
   if (options_.auth == Auth::basic) {
@@ -464,10 +470,15 @@ void LocalRegistry::start() {
     tls = "  tls:\n    certificate: " + (dir_ / "tls.crt") + "\n    key: " + (dir_ / "tls.key") +
           "\n";
   }
+  config_tail_ = tls + auth;
+}
+
+void LocalRegistry::launch(std::uint16_t port) {
   // Another process may grab the port between our probe and the registry's
-  // bind; try a few.
+  // bind; try a few. A fixed port (restart) is retried as it is: a client
+  // may still hold it for a moment.
   for (int attempt = 0; attempt < 5; ++attempt) {
-    port_ = free_port();
+    port_ = port != 0 ? port : free_port();
     std::string config =
         "version: 0.1\n"
         "log:\n  level: info\n"
@@ -481,7 +492,7 @@ void LocalRegistry::start() {
         std::to_string(port_) +
         "\n"
         "  secret: berth-test-secret\n" +
-        tls + auth;
+        config_tail_;
     write_file(dir_ / "config.yml", config);
     // --pdeathsig: a test process that dies without unwinding (abort, a
     // crash) takes its registry along.
@@ -497,6 +508,7 @@ void LocalRegistry::start() {
     bool port_taken = log().find("address already in use") != std::string::npos;
     stop();
     if (!port_taken) break;
+    if (port != 0) std::this_thread::sleep_for(200ms);
   }
   throw std::runtime_error("docker-registry did not start: " + log());
 }

@@ -99,15 +99,20 @@ class LocalRegistry {
   bool running() const;
   // SIGKILL now and reap (simulates a crashed registry).
   void kill();
-  // SIGTERM, SIGKILL after 5 s, reap. Idempotent.
+  // SIGTERM, SIGKILL after 5 s, reap. Idempotent. The storage stays.
   void stop();
+  // Stops it if running and starts it again on the same port, storage,
+  // credentials and certificate (a registry back after an outage).
+  void restart();
 
  private:
-  void start();
+  void configure();  // storage, auth and TLS files; config_tail_
+  void launch(std::uint16_t port);  // 0: a free port
 
   Options options_;
   TempDir dir_;
   std::unique_ptr<TokenServer> token_;
+  std::string config_tail_;  // the auth and TLS part of config.yml
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
 };

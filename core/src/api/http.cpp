@@ -58,8 +58,75 @@ Result<boost::json::value> Request::read_json(std::size_t limit) const {
   return v;
 }
 
+namespace {
+
+// The length of the valid UTF-8 sequence at the start of `s` (2 to 4), or 0
+// when it is not one: the ranges of Go's utf8.DecodeRuneInString, which
+// refuses overlong forms, surrogates and code points above U+10FFFF.
+std::size_t utf8_length(std::string_view s) {
+  auto byte = [&](std::size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+  auto in = [](unsigned b, unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
+  unsigned b0 = byte(0), b1 = byte(1);
+  std::size_t n = 0;
+  if (in(b0, 0xC2, 0xDF)) {
+    n = 2;
+  } else if (in(b0, 0xE0, 0xEF)) {
+    if (b0 == 0xE0 ? !in(b1, 0xA0, 0xBF) : b0 == 0xED ? !in(b1, 0x80, 0x9F) : !in(b1, 0x80, 0xBF)) {
+      return 0;
+    }
+    n = 3;
+  } else if (in(b0, 0xF0, 0xF4)) {
+    if (b0 == 0xF0 ? !in(b1, 0x90, 0xBF) : b0 == 0xF4 ? !in(b1, 0x80, 0x8F) : !in(b1, 0x80, 0xBF)) {
+      return 0;
+    }
+    n = 4;
+  } else {
+    return 0;
+  }
+  for (std::size_t i = 1; i < n; ++i) {
+    if (!in(byte(i), 0x80, 0xBF)) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string to_json_text(const boost::json::value& value) {
+  // Outside strings the serializer writes only ASCII and none of "<>&",
+  // so a pass over the whole text touches string contents alone.
+  std::string text = boost::json::serialize(value);
+  std::string out;
+  out.reserve(text.size() + text.size() / 16);
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    auto c = static_cast<unsigned char>(rest.front());
+    if (c < 0x80) {
+      switch (c) {
+        case '<': out += "\\u003c"; break;
+        case '>': out += "\\u003e"; break;
+        case '&': out += "\\u0026"; break;
+        default: out += static_cast<char>(c); break;
+      }
+      rest.remove_prefix(1);
+      continue;
+    }
+    std::size_t n = utf8_length(rest);
+    if (n == 0) {
+      out += "\\ufffd";
+      rest.remove_prefix(1);
+    } else if (rest.starts_with("\xE2\x80\xA8") || rest.starts_with("\xE2\x80\xA9")) {
+      out += rest[2] == '\xA8' ? "\\u2028" : "\\u2029";
+      rest.remove_prefix(3);
+    } else {
+      out.append(rest.substr(0, n));
+      rest.remove_prefix(n);
+    }
+  }
+  return out;
+}
+
 void ResponseWriter::send_json(int status, const boost::json::value& body) {
-  send(status, "application/json", boost::json::serialize(body) + "\n");
+  send(status, "application/json", to_json_text(body) + "\n");
 }
 
 void ResponseWriter::send_error(int status, std::string_view message) {

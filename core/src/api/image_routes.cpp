@@ -3,6 +3,7 @@
 #include "berth/core/image/archive_io.hpp"
 #include "berth/core/image/digest.hpp"
 #include "berth/core/image/puller.hpp"
+#include "berth/core/image/pusher.hpp"
 #include "berth/core/image/reference.hpp"
 #include "berth/core/log.hpp"
 #include "berth/core/time_format.hpp"
@@ -183,7 +184,7 @@ json::array delete_json(const std::vector<image::DeleteEntry>& entries) {
 
 // Writes one JSON message of a progress stream.
 void message(std::ostream& out, const json::object& m) {
-  out << json::serialize(m) << "\r\n";
+  out << to_json_text(m) << "\r\n";
   out.flush();
 }
 
@@ -274,6 +275,8 @@ Result<std::string> import_image(ImageStore& store, Request& req) {
 
 }  // namespace
 
+json::object image_summary(const ImageInfo& info) { return summary(info); }
+
 Result<image::PullRequest> pull_request(const Request& req, int max_concurrent) {
   const std::string* from = req.query_value("fromImage");
   const std::string* tag = req.query_value("tag");
@@ -314,6 +317,28 @@ void add_image_routes(Router& router, ImageStore& store, registry::RegistryClien
     if (!id) return w.send_error(id.error());
     std::ostream& out = w.stream(200, "application/json");
     message(out, json::object{{"status", id.value()}});
+  });
+
+  router.add("POST", "/images/{name*}/push", [&store, &registry](Request& req, ResponseWriter& w) {
+    const std::string* tag = req.query_value("tag");
+    std::string text = req.params.at("name");
+    if (tag != nullptr && !tag->empty()) text += ":" + *tag;
+    auto ref = image::Reference::parse(text, image::Reference::DefaultTag::none);
+    if (!ref) return w.send_error(ref.error());
+    image::PushRequest pr{ref.value(), std::nullopt, 5};
+    if (auto it = req.headers.find("X-Registry-Auth"); it != req.headers.end() && !it->second.empty()) {
+      auto creds = registry::decode_registry_auth(it->second);
+      if (!creds) return w.send_error(creds.error());
+      pr.credentials = std::move(creds).value();
+    }
+    // A missing image is an HTTP error, as Docker answers before streaming.
+    if (auto targets = image::push_targets(store, ref.value()); !targets) return w.send_error(targets.error());
+    std::ostream& out = w.stream(200, "application/json");
+    auto pushed = image::push_image(store, registry, pr, [&](const json::object& m) { message(out, m); });
+    if (!pushed) {
+      message(out, json::object{{"errorDetail", json::object{{"message", pushed.error().message}}},
+                                {"error", pushed.error().message}});
+    }
   });
 
   router.add("GET", "/images/json", [&store](Request& req, ResponseWriter& w) {

@@ -15,6 +15,7 @@
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
+#include <Poco/String.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +33,56 @@ namespace berth::core::api {
 namespace net = Poco::Net;
 
 namespace {
+
+class PocoRawConnection final : public RawConnection {
+ public:
+  explicit PocoRawConnection(net::StreamSocket socket) : socket_(std::move(socket)) {
+    // Attach streams idle for as long as the container does.
+    socket_.setReceiveTimeout(Poco::Timespan(0));
+    socket_.setSendTimeout(Poco::Timespan(0));
+  }
+  ~PocoRawConnection() override {
+    try {
+      socket_.shutdown();
+    } catch (const Poco::Exception&) {
+    }
+  }
+  std::int64_t read(void* buf, std::size_t cap) override {
+    try {
+      return socket_.receiveBytes(buf, static_cast<int>(cap));
+    } catch (const Poco::Exception&) {
+      return -1;
+    }
+  }
+  bool write(const void* data, std::size_t len) override {
+    try {
+      const char* p = static_cast<const char*>(data);
+      while (len > 0) {
+        int n = socket_.sendBytes(p, static_cast<int>(len));
+        if (n <= 0) return false;
+        p += n;
+        len -= static_cast<std::size_t>(n);
+      }
+      return true;
+    } catch (const Poco::Exception&) {
+      return false;
+    }
+  }
+  void close_write() override {
+    try {
+      socket_.shutdownSend();
+    } catch (const Poco::Exception&) {
+    }
+  }
+  bool peer_closed() override {
+    char byte = 0;
+    ssize_t n = ::recv(socket_.impl()->sockfd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+  }
+
+ private:
+  net::StreamSocket socket_;
+};
 
 class PocoResponseWriter final : public ResponseWriter {
  public:
@@ -54,6 +105,24 @@ class PocoResponseWriter final : public ResponseWriter {
     res_.setContentType(std::string(content_type));
     res_.setChunkedTransferEncoding(true);
     return res_.send();
+  }
+
+  std::unique_ptr<RawConnection> hijack(std::string_view content_type) override {
+    auto* impl = dynamic_cast<net::HTTPServerRequestImpl*>(&req_);
+    if (impl == nullptr) return nullptr;
+    bool upgrade = Poco::icompare(req_.get("Upgrade", ""), "tcp") == 0;
+    std::string head = upgrade ? "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+                               : "HTTP/1.1 200 OK\r\n";
+    head += "Content-Type: " + std::string(content_type) + "\r\n";
+    for (const auto& [name, value] : res_) {
+      if (Poco::icompare(name, "Content-Type") != 0) head += name + ": " + value + "\r\n";
+    }
+    head += "\r\n";
+    // The HTTP session must not answer or read again on this socket.
+    res_.setKeepAlive(false);
+    auto raw = std::make_unique<PocoRawConnection>(impl->socket());
+    if (!raw->write(head.data(), head.size())) return nullptr;
+    return raw;
   }
 
   bool client_gone() override {

@@ -1,5 +1,6 @@
 #include "berth/core/api/system_routes.hpp"
 
+#include "berth/core/api/image_routes.hpp"
 #include "berth/core/host_info.hpp"
 #include "berth/core/time_format.hpp"
 #include "berth/core/version.hpp"
@@ -135,6 +136,90 @@ Result<std::map<std::string, std::vector<std::string>>> parse_filters(
     }
   }
   return out;
+}
+
+// Docker's POST /auth: the body is an AuthConfig; the answer says whether
+// the registry took the credentials, with the identity token (OAuth refresh
+// token) the CLI stores instead of the password when there is one.
+void auth(registry::RegistryClient& registry, Request& req, ResponseWriter& w) {
+  auto body = req.read_body();
+  if (!body) return w.send_error(body.error());
+  auto creds = registry::parse_auth_config(body.value());
+  if (!creds) return w.send_error(creds.error());
+  // Like Docker's registry service: no server address means Docker Hub.
+  std::string server = creds.value().server_address;
+  if (server.empty()) server = "https://index.docker.io/v1/";
+  auto token = registry.login(server, creds.value());
+  if (!token) {
+    const Error& e = token.error();
+    // Docker answers 401 with the URL it tried ("Get \"https://...\":
+    // unauthorized: ..."), and anything else (unreachable, TLS, odd
+    // status) as a plain server error.
+    if (e.code == Errc::permission_denied) {
+      return w.send_error(401, "Get \"" + registry.endpoint_url(server) + "\": " + e.message);
+    }
+    return w.send_error(e.code == Errc::invalid_argument ? 400 : 500, e.message);
+  }
+  w.send_json(200, json::object{{"Status", "Login Succeeded"}, {"IdentityToken", token.value()}});
+}
+
+// Docker's GET /system/df. `type` (API 1.42+) picks what to compute; what
+// is left out stays null. Images carry SharedSize (the bytes of layers
+// another image uses too) and Containers (0 until berth runs containers);
+// LayersSize counts every layer once.
+void disk_usage(image::ImageStore* images, Request& req, ResponseWriter& w) {
+  bool want_images = true, want_containers = true, want_volumes = true, want_build_cache = true;
+  auto types = req.query.equal_range("type");
+  if (types.first != types.second && req.version >= ApiVersion{1, 42}) {
+    want_images = want_containers = want_volumes = want_build_cache = false;
+    for (auto it = types.first; it != types.second; ++it) {
+      if (it->second == "image") {
+        want_images = true;
+      } else if (it->second == "container") {
+        want_containers = true;
+      } else if (it->second == "volume") {
+        want_volumes = true;
+      } else if (it->second == "build-cache") {
+        want_build_cache = true;
+      } else {
+        return w.send_error(400, "unknown object type: " + it->second);
+      }
+    }
+  }
+  std::int64_t layers_size = 0;
+  json::value image_list = nullptr;
+  if (want_images) {
+    auto list = images != nullptr ? images->list() : std::vector<image::ImageInfo>{};
+    std::map<std::string, std::pair<int, std::int64_t>> layers;  // chain ID -> users, size
+    for (const auto& info : list) {
+      for (const auto& l : info.layers) {
+        auto& [users, size] = layers[l.chain_id];
+        ++users;
+        size = l.size;
+      }
+    }
+    for (const auto& [chain, use] : layers) layers_size += use.second;
+    json::array out;
+    for (const auto& info : list) {
+      std::int64_t shared = 0;
+      for (const auto& l : info.layers) {
+        if (layers[l.chain_id].first > 1) shared += l.size;
+      }
+      json::object summary = image_summary(info);
+      summary["SharedSize"] = shared;
+      summary["Containers"] = 0;
+      out.emplace_back(std::move(summary));
+    }
+    image_list = std::move(out);
+  }
+  auto empty_or_null = [](bool wanted) {
+    return wanted ? json::value(json::array{}) : json::value(nullptr);
+  };
+  w.send_json(200, json::object{{"LayersSize", layers_size},
+                                {"Images", std::move(image_list)},
+                                {"Containers", empty_or_null(want_containers)},
+                                {"Volumes", empty_or_null(want_volumes)},
+                                {"BuildCache", empty_or_null(want_build_cache)}});
 }
 
 void ping(Request& req, ResponseWriter& w) {
@@ -299,6 +384,14 @@ void add_system_routes(Router& router, const SystemContext& ctx) {
     }
     w.send_json(200, out);
   });
+
+  router.add("POST", "/auth", [&ctx](Request& req, ResponseWriter& w) {
+    if (ctx.registry == nullptr) return w.send_error(501, "no registry client");
+    auth(*ctx.registry, req, w);
+  });
+
+  router.add("GET", "/system/df",
+             [&ctx](Request& req, ResponseWriter& w) { disk_usage(ctx.images, req, w); });
 
   router.add("GET", "/berth/drivers", [&ctx](Request&, ResponseWriter& w) {
     json::array out;

@@ -1,6 +1,7 @@
 #include "berth/core/image/archive_io.hpp"
 
 #include "berth/core/image/digest.hpp"
+#include "berth/core/image/progress.hpp"
 #include "berth/core/image/reference.hpp"
 #include "berth/core/log.hpp"
 
@@ -9,6 +10,7 @@
 #include <boost/json.hpp>
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <map>
 #include <set>
@@ -159,8 +161,6 @@ std::vector<std::string> diff_ids_of(const json::value& config) {
   }
   return out;
 }
-
-std::string short_id(const std::string& digest) { return digest.substr(7, 12); }
 
 // Registers the layers of one image whose config and layer blobs are in
 // the content store; returns the top chain ID.
@@ -389,6 +389,48 @@ std::int64_t Decompressor::read(void* buf, std::size_t cap) {
   }
   if (n == 0) d.done = true;
   return n;
+}
+
+struct GzipWriter::Impl {
+  WriteFn sink;
+  z_stream z{};
+  bool ok = false;
+  char out[64 << 10];
+};
+
+GzipWriter::GzipWriter(WriteFn sink) : impl_(std::make_unique<Impl>()) {
+  impl_->sink = std::move(sink);
+  // windowBits 15 + 16: a gzip header and trailer rather than zlib's.
+  impl_->ok = deflateInit2(&impl_->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+}
+
+GzipWriter::~GzipWriter() { deflateEnd(&impl_->z); }
+
+bool GzipWriter::pump(int flush) {
+  auto& d = *impl_;
+  do {
+    d.z.next_out = reinterpret_cast<Bytef*>(d.out);
+    d.z.avail_out = sizeof d.out;
+    int rc = deflate(&d.z, flush);
+    if (rc == Z_STREAM_ERROR) return d.ok = false;
+    std::size_t n = sizeof d.out - d.z.avail_out;
+    if (n > 0 && !d.sink(d.out, n)) return d.ok = false;
+  } while (d.z.avail_out == 0);
+  return true;
+}
+
+bool GzipWriter::write(const void* buf, std::size_t len) {
+  auto& d = *impl_;
+  if (!d.ok) return false;
+  d.z.next_in = static_cast<Bytef*>(const_cast<void*>(buf));
+  d.z.avail_in = static_cast<uInt>(len);
+  return pump(Z_NO_FLUSH);
+}
+
+bool GzipWriter::finish() {
+  if (!impl_->ok) return false;
+  impl_->z.avail_in = 0;
+  return pump(Z_FINISH);
 }
 
 Result<ReadFn> file_reader(const std::string& path) {

@@ -29,21 +29,6 @@ std::string random_hex64() {
   return out;
 }
 
-// Runs `fn` and turns SQLite's exceptions into a Result.
-template <class Fn>
-auto sql(std::string_view what, Fn&& fn) -> Result<decltype(fn())> {
-  try {
-    if constexpr (std::is_void_v<decltype(fn())>) {
-      fn();
-      return ok();
-    } else {
-      return fn();
-    }
-  } catch (const SQLite::Exception& e) {
-    return make_error(Errc::internal, std::string(what) + ": " + e.what());
-  }
-}
-
 LayerInfo read_layer(SQLite::Statement& q) {
   LayerInfo l;
   l.chain_id = q.getColumn(0).getString();
@@ -67,7 +52,7 @@ ImageStore::ImageStore(MetadataStore& db, ContentStore& content, const StorageDr
 
 Result<void> ImageStore::sweep() {
   std::lock_guard lock(mutex_);
-  BERTH_TRY(auto pending, sql("read pending layers", [&] {
+  BERTH_TRY(auto pending, guard("read pending layers", [&] {
     return db_.with_db([&](SQLite::Database& db) {
       std::vector<std::pair<std::string, std::string>> out;
       SQLite::Statement q(db, "SELECT cache_id, driver FROM pending_layers");
@@ -85,7 +70,7 @@ Result<void> ImageStore::sweep() {
     }
     logger("image")->info("sweep: removed unregistered layer {} of an interrupted pull or load",
                           cache_id);
-    BERTH_TRY(sql("forget pending layer", [&] {
+    BERTH_TRY(guard("forget pending layer", [&] {
       db_.with_db([&](SQLite::Database& db) {
         SQLite::Statement q(db, "DELETE FROM pending_layers WHERE cache_id = ?");
         q.bind(1, cache_id);
@@ -93,9 +78,30 @@ Result<void> ImageStore::sweep() {
       });
     }));
   }
+  // Registered layers no image holds, directly or as a parent: a pull or
+  // load that died after registering some layers but before recording its
+  // image. Only this driver's: another driver's layers are not ours to judge.
+  if (driver_ != nullptr) {
+    BERTH_TRY(auto unheld, guard("read unheld layers", [&] {
+      return db_.with_db([&](SQLite::Database& db) {
+        std::vector<std::string> out;
+        SQLite::Statement q(db,
+                            "SELECT chain_id FROM layers l WHERE driver = ? AND NOT EXISTS "
+                            "(SELECT 1 FROM images WHERE top_layer = l.chain_id) AND NOT EXISTS "
+                            "(SELECT 1 FROM layers c WHERE c.parent = l.chain_id)");
+        q.bind(1, driver_->id());
+        while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+        return out;
+      });
+    }));
+    for (const auto& chain : unheld) {
+      logger("image")->info("sweep: removing layer {} that no image holds", chain);
+      if (auto r = release_layers(chain); !r) logger("image")->warn("sweep: {}", r.error().message);
+    }
+  }
   // Blobs no image keeps: leftovers of a pull or load that died before its
   // image was recorded.
-  BERTH_TRY(auto kept, sql("read kept blobs", [&] {
+  BERTH_TRY(auto kept, guard("read kept blobs", [&] {
     return db_.with_db([&](SQLite::Database& db) {
       std::set<std::string> out;
       SQLite::Statement q(db, "SELECT DISTINCT digest FROM image_blobs");
@@ -110,7 +116,7 @@ Result<void> ImageStore::sweep() {
 }
 
 std::optional<LayerInfo> ImageStore::layer(const std::string& chain) {
-  auto r = sql("read layer", [&] {
+  auto r = guard("read layer", [&] {
     return db_.with_db([&](SQLite::Database& db) -> std::optional<LayerInfo> {
       SQLite::Statement q(db, std::string("SELECT ") + kLayerColumns +
                                   " FROM layers WHERE chain_id = ?");
@@ -139,7 +145,7 @@ Result<LayerInfo> ImageStore::register_layer(const std::string& parent_chain,
   }
 
   std::string cache_id = random_hex64();
-  BERTH_TRY(sql("record pending layer", [&] {
+  BERTH_TRY(guard("record pending layer", [&] {
     db_.with_db([&](SQLite::Database& db) {
       SQLite::Statement q(db, "INSERT INTO pending_layers(cache_id, driver, created) VALUES(?, ?, ?)");
       q.bind(1, cache_id);
@@ -150,7 +156,7 @@ Result<LayerInfo> ImageStore::register_layer(const std::string& parent_chain,
   }));
   auto forget = [&] {
     (void)driver_->remove(cache_id);
-    (void)sql("forget pending layer", [&] {
+    (void)guard("forget pending layer", [&] {
       db_.with_db([&](SQLite::Database& db) {
         SQLite::Statement q(db, "DELETE FROM pending_layers WHERE cache_id = ?");
         q.bind(1, cache_id);
@@ -181,7 +187,7 @@ Result<LayerInfo> ImageStore::register_layer(const std::string& parent_chain,
   }
   LayerInfo info{chain_id(parent_chain, diff_id), diff_id, parent_chain, cache_id, size.value()};
   std::lock_guard lock(mutex_);
-  BERTH_TRY(auto inserted, sql("register layer " + info.chain_id, [&] {
+  BERTH_TRY(auto inserted, guard("register layer " + info.chain_id, [&] {
     return db_.with_db([&](SQLite::Database& db) {
       SQLite::Transaction tx(db);
       SQLite::Statement ins(db,
@@ -222,7 +228,7 @@ Result<std::string> ImageStore::add_image(const std::string& config_digest,
     return make_error(Errc::not_found, "image config " + config_digest + " is not in the content store");
   }
   std::lock_guard lock(mutex_);
-  BERTH_TRY(sql("record image " + config_digest, [&] {
+  BERTH_TRY(guard("record image " + config_digest, [&] {
     db_.with_db([&](SQLite::Database& db) {
       SQLite::Transaction tx(db);
       SQLite::Statement img(db, "INSERT OR IGNORE INTO images(id, top_layer, parent, loaded) VALUES(?, ?, NULL, ?)");
@@ -260,7 +266,7 @@ Result<std::string> ImageStore::add_image(const std::string& config_digest,
 
 Result<void> ImageStore::set_ref(const std::string& name, const std::string& image_id,
                                  bool is_digest) {
-  return sql("tag " + image_id + " as " + name, [&] {
+  return guard("tag " + image_id + " as " + name, [&] {
     db_.with_db([&](SQLite::Database& db) {
       SQLite::Statement q(db,
                           "INSERT INTO image_refs(name, image_id, is_digest, created) VALUES(?, ?, ?, ?) "
@@ -276,7 +282,7 @@ Result<void> ImageStore::set_ref(const std::string& name, const std::string& ima
 }
 
 Result<void> ImageStore::remove_ref(const std::string& name) {
-  return sql("untag " + name, [&] {
+  return guard("untag " + name, [&] {
     db_.with_db([&](SQLite::Database& db) {
       SQLite::Statement q(db, "DELETE FROM image_refs WHERE name = ?");
       q.bind(1, name);
@@ -296,7 +302,7 @@ Result<std::string> ImageStore::resolve(std::string_view name) {
   bool all_hex = !hex.empty() && hex.size() <= 64 &&
                  hex.find_first_not_of("0123456789abcdef") == std::string::npos;
   if (all_hex) {
-    BERTH_TRY(auto ids, sql("resolve " + text, [&] {
+    BERTH_TRY(auto ids, guard("resolve " + text, [&] {
       return db_.with_db([&](SQLite::Database& db) {
         std::vector<std::string> out;
         SQLite::Statement q(db, "SELECT id FROM images WHERE id >= ? AND id < ? LIMIT 2");
@@ -315,7 +321,7 @@ Result<std::string> ImageStore::resolve(std::string_view name) {
   auto ref = Reference::parse(text);
   if (!ref) return not_found();
   std::string full = ref.value().str();
-  BERTH_TRY(auto id, sql("resolve " + text, [&] {
+  BERTH_TRY(auto id, guard("resolve " + text, [&] {
     return db_.with_db([&](SQLite::Database& db) -> std::string {
       SQLite::Statement q(db, "SELECT image_id FROM image_refs WHERE name = ?");
       q.bind(1, full);
@@ -327,7 +333,7 @@ Result<std::string> ImageStore::resolve(std::string_view name) {
 }
 
 Result<ImageInfo> ImageStore::get(const std::string& id) {
-  BERTH_TRY(auto info, sql("read image " + id, [&] {
+  BERTH_TRY(auto info, guard("read image " + id, [&] {
     return db_.with_db([&](SQLite::Database& db) -> std::optional<ImageInfo> {
       SQLite::Statement q(db, "SELECT id, top_layer, parent, loaded FROM images WHERE id = ?");
       q.bind(1, id);
@@ -360,7 +366,7 @@ Result<ImageInfo> ImageStore::get(const std::string& id) {
 }
 
 std::vector<ImageInfo> ImageStore::list() {
-  auto ids = sql("list images", [&] {
+  auto ids = guard("list images", [&] {
     return db_.with_db([&](SQLite::Database& db) {
       std::vector<std::string> out;
       SQLite::Statement q(db, "SELECT id FROM images");
@@ -377,7 +383,7 @@ std::vector<ImageInfo> ImageStore::list() {
 }
 
 std::vector<LayerBlob> ImageStore::layer_blobs(const std::string& diff_id) {
-  auto r = sql("read layer blobs", [&] {
+  auto r = guard("read layer blobs", [&] {
     return db_.with_db([&](SQLite::Database& db) {
       std::vector<LayerBlob> out;
       SQLite::Statement q(db, "SELECT diff_id, digest, media_type, size FROM layer_blobs WHERE diff_id = ?");
@@ -398,7 +404,7 @@ Result<void> ImageStore::release_unused_layers(const std::string& chain) {
 }
 
 bool ImageStore::blob_kept(const std::string& digest) {
-  auto r = sql("check blob", [&] {
+  auto r = guard("check blob", [&] {
     return db_.with_db([&](SQLite::Database& db) {
       SQLite::Statement q(db, "SELECT 1 FROM image_blobs WHERE digest = ? LIMIT 1");
       q.bind(1, digest);
@@ -413,7 +419,7 @@ Result<void> ImageStore::release_layers(std::string chain) {
   // Walk down from the top layer while nothing else holds a layer: no image
   // on it, no child layer.
   while (!chain.empty()) {
-    BERTH_TRY(auto held, sql("check layer " + chain, [&] {
+    BERTH_TRY(auto held, guard("check layer " + chain, [&] {
       return db_.with_db([&](SQLite::Database& db) {
         SQLite::Statement q(db,
                             "SELECT (SELECT COUNT(*) FROM images WHERE top_layer = ?1) + "
@@ -429,7 +435,7 @@ Result<void> ImageStore::release_layers(std::string chain) {
     if (driver_ != nullptr && driver_->exists(l->cache_id)) {
       BERTH_TRY(driver_->remove(l->cache_id));
     }
-    BERTH_TRY(sql("remove layer " + chain, [&] {
+    BERTH_TRY(guard("remove layer " + chain, [&] {
       db_.with_db([&](SQLite::Database& db) {
         SQLite::Transaction tx(db);
         SQLite::Statement q(db, "DELETE FROM layers WHERE chain_id = ?");
@@ -452,7 +458,7 @@ Result<void> ImageStore::release_layers(std::string chain) {
 Result<std::vector<DeleteEntry>> ImageStore::delete_image(const std::string& id) {
   std::vector<DeleteEntry> out;
   BERTH_TRY(auto info, get(id));
-  BERTH_TRY(auto orphaned_blobs, sql("delete image " + id, [&] {
+  BERTH_TRY(auto orphaned_blobs, guard("delete image " + id, [&] {
     return db_.with_db([&](SQLite::Database& db) {
       SQLite::Transaction tx(db);
       std::vector<std::string> blobs;
@@ -495,15 +501,77 @@ Result<std::vector<DeleteEntry>> ImageStore::remove(std::string_view name, bool 
     for (const auto& n : info.tags) by_ref = by_ref || n == full;
     for (const auto& n : info.digests) by_ref = by_ref || n == full;
   }
-  std::size_t ref_count = info.tags.size() + info.digests.size();
-  if (by_ref && ref_count > 1) {
+  std::vector<ImageUser> users = in_use_ ? in_use_(id) : std::vector<ImageUser>{};
+  if (by_ref) {
+    // Docker's rule: untag; when that was the repository's last tag, its
+    // digest references go too; the image goes when nothing is left.
+    auto repository = [](const std::string& n) {
+      auto r = Reference::parse(n);
+      return r ? r.value().name() : n;
+    };
+    std::string repo = ref.value().name();
+    std::vector<std::string> remaining, also_untag;
+    bool tag_left = false;
+    for (const auto& n : info.tags) {
+      if (n == full) continue;
+      remaining.push_back(n);
+      tag_left = tag_left || repository(n) == repo;
+    }
+    for (const auto& n : info.digests) {
+      if (n == full) continue;
+      if (ref.value().digest.empty() && !tag_left && repository(n) == repo) {
+        also_untag.push_back(n);
+      } else {
+        remaining.push_back(n);
+      }
+    }
+    // The last reference of an image a container uses stays unless forced.
+    if (remaining.empty() && !users.empty() && !force) {
+      return make_error(Errc::conflict, "conflict: unable to remove repository reference \"" + text +
+                                            "\" (must force) - container " + users.front().container_id.substr(0, 12) +
+                                            " is using its referenced image " + id.substr(7, 12));
+    }
     BERTH_TRY(remove_ref(full));
-    return std::vector<DeleteEntry>{{false, full}};
+    std::vector<DeleteEntry> out{{false, full}};
+    for (const auto& n : also_untag) {
+      BERTH_TRY(remove_ref(n));
+      out.push_back({false, n});
+    }
+    if (!remaining.empty() || !users.empty()) return out;
+    BERTH_TRY(auto deleted, delete_image(id));
+    out.insert(out.end(), deleted.begin(), deleted.end());
+    return out;
   }
-  if (!by_ref && info.tags.size() > 1 && !force) {
-    return make_error(Errc::conflict, "unable to delete " + id.substr(7, 12) +
+  for (const auto& u : users) {
+    if (u.running) {
+      return make_error(Errc::conflict, "conflict: unable to delete " + id.substr(7, 12) +
+                                            " (cannot be forced) - image is being used by running container " +
+                                            u.container_id.substr(0, 12));
+    }
+  }
+  if (!users.empty() && !force) {
+    return make_error(Errc::conflict, "conflict: unable to delete " + id.substr(7, 12) +
+                                          " (must be forced) - image is being used by stopped container " +
+                                          users.front().container_id.substr(0, 12));
+  }
+  if (info.tags.size() > 1 && !force) {
+    return make_error(Errc::conflict, "conflict: unable to delete " + id.substr(7, 12) +
                                           " (must be forced) - image is referenced in multiple "
                                           "repositories");
+  }
+  if (!users.empty()) {
+    // Forced while a stopped container uses it: the references go, the
+    // image stays for the container.
+    std::vector<DeleteEntry> out;
+    for (const auto& n : info.tags) {
+      BERTH_TRY(remove_ref(n));
+      out.push_back({false, n});
+    }
+    for (const auto& n : info.digests) {
+      BERTH_TRY(remove_ref(n));
+      out.push_back({false, n});
+    }
+    return out;
   }
   return delete_image(id);
 }
@@ -513,6 +581,7 @@ Result<std::vector<DeleteEntry>> ImageStore::prune(bool all, std::int64_t& recla
   std::vector<DeleteEntry> out;
   for (const auto& info : list()) {
     if (!all && (!info.tags.empty() || !info.digests.empty())) continue;
+    if (in_use_ && !in_use_(info.id).empty()) continue;
     std::lock_guard lock(mutex_);
     BERTH_TRY(auto entries, delete_image(info.id));
     reclaimed += info.size;

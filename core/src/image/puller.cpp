@@ -2,6 +2,7 @@
 
 #include "berth/core/image/archive_io.hpp"
 #include "berth/core/image/digest.hpp"
+#include "berth/core/image/progress.hpp"
 #include "berth/core/log.hpp"
 
 #include <boost/json.hpp>
@@ -17,32 +18,44 @@ namespace json = boost::json;
 
 namespace {
 
-std::string short_id(const std::string& digest) {
-  return digest.size() > 19 ? digest.substr(7, 12) : digest;
-}
-
-std::string size_text(std::int64_t bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  double v = static_cast<double>(bytes);
-  int i = 0;
-  while (v >= 1000.0 && i < 4) {
-    v /= 1000.0;
-    ++i;
+// Fetches the image config (unless the content store has it) and returns
+// its diff IDs, one per manifest layer: they give the chain IDs, so layers
+// this host already has are not fetched again.
+Result<std::vector<std::string>> config_diff_ids(ImageStore& store,
+                                                 registry::RegistryClient& client,
+                                                 const Reference& ref,
+                                                 const registry::Manifest& manifest,
+                                                 const registry::Credentials* creds) {
+  const std::string& digest = manifest.config.digest;
+  if (!store.content().exists(digest)) {
+    BERTH_TRY(auto w, store.content().writer());
+    auto fetched =
+        client.fetch_blob(ref, manifest.config, creds,
+                          [&](const char* data, std::size_t len) { return w->write(data, len); });
+    if (!fetched) return std::move(fetched).error().wrap("image config");
+    auto committed = w->commit(digest, manifest.config.size);
+    if (!committed) return std::move(committed).error().wrap("image config");
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g%s", v, units[i]);
-  return buf;
-}
-
-// Docker's progress bar: "[=====>      ]  1.2MB/3.4MB".
-std::string bar(std::int64_t current, std::int64_t total) {
-  if (total <= 0) return size_text(current);
-  int width = 50;
-  int filled = static_cast<int>(static_cast<double>(current) / static_cast<double>(total) * width);
-  if (filled > width) filled = width;
-  std::string b = "[" + std::string(static_cast<std::size_t>(filled), '=');
-  if (filled < width) b += ">" + std::string(static_cast<std::size_t>(width - filled - 1), ' ');
-  return b + "]  " + size_text(current) + "/" + size_text(total);
+  BERTH_TRY(auto config_text, store.content().read(digest));
+  json::error_code ec;
+  auto config = json::parse(config_text, ec);
+  std::vector<std::string> diff_ids;
+  if (!ec && config.is_object()) {
+    if (const auto* rootfs = config.get_object().if_contains("rootfs");
+        rootfs && rootfs->is_object()) {
+      if (const auto* ids = rootfs->get_object().if_contains("diff_ids"); ids && ids->is_array()) {
+        for (const auto& d : ids->get_array()) {
+          if (d.is_string()) diff_ids.emplace_back(d.get_string());
+        }
+      }
+    }
+  }
+  if (diff_ids.size() != manifest.layers.size()) {
+    return make_error(Errc::invalid_argument,
+                      "image config " + digest + " lists " + std::to_string(diff_ids.size()) +
+                          " layers, the manifest " + std::to_string(manifest.layers.size()));
+  }
+  return diff_ids;
 }
 
 struct LayerJob {
@@ -75,34 +88,20 @@ Result<std::string> pull_image(ImageStore& store, registry::RegistryClient& clie
     keep.push_back(index_digest);
   }
 
-  // The config names the layers' diff IDs, which give the chain IDs: layers
-  // this host already has are not fetched again.
-  if (!store.content().exists(manifest.config.digest)) {
-    BERTH_TRY(auto w, store.content().writer());
-    BERTH_TRY(client.fetch_blob(ref, manifest.config, creds, [&](const char* data, std::size_t len) {
-      return w->write(data, len);
-    }));
-    BERTH_TRY(w->commit(manifest.config.digest, manifest.config.size));
-  }
-  keep.push_back(manifest.config.digest);
-  BERTH_TRY(auto config_text, store.content().read(manifest.config.digest));
-  json::error_code ec;
-  auto config = json::parse(config_text, ec);
-  std::vector<std::string> diff_ids;
-  if (!ec && config.is_object()) {
-    if (const auto* rootfs = config.get_object().if_contains("rootfs"); rootfs && rootfs->is_object()) {
-      if (const auto* ids = rootfs->get_object().if_contains("diff_ids"); ids && ids->is_array()) {
-        for (const auto& d : ids->get_array()) {
-          if (d.is_string()) diff_ids.emplace_back(d.get_string());
-        }
-      }
+  // Blobs this pull stored that no image keeps go again when it fails (the
+  // start-up sweep would collect them, but only at the next start).
+  auto drop_unkept = [&](const std::vector<std::string>& digests) {
+    for (const auto& d : digests) {
+      if (!store.blob_kept(d)) (void)store.content().remove(d);
     }
+  };
+  keep.push_back(manifest.config.digest);
+  auto config_ids = config_diff_ids(store, client, ref, manifest, creds);
+  if (!config_ids) {
+    drop_unkept(keep);
+    return std::move(config_ids).error();
   }
-  if (diff_ids.size() != manifest.layers.size()) {
-    return make_error(Errc::invalid_argument,
-                      "image config " + manifest.config.digest + " lists " + std::to_string(diff_ids.size()) +
-                          " layers, the manifest " + std::to_string(manifest.layers.size()));
-  }
+  const std::vector<std::string>& diff_ids = config_ids.value();
 
   std::vector<LayerJob> jobs(manifest.layers.size());
   std::string chain;
@@ -112,9 +111,7 @@ Result<std::string> pull_image(ImageStore& store, registry::RegistryClient& clie
     chain = chain_id(chain, diff_ids[i]);
     jobs[i].chain = chain;
     jobs[i].present = store.layer(chain).has_value();
-    say({{"status", jobs[i].present ? "Already exists" : "Pulling fs layer"},
-         {"progressDetail", json::object{}},
-         {"id", short_id(jobs[i].blob.digest)}});
+    say(status_message(jobs[i].present ? "Already exists" : "Pulling fs layer", short_id(jobs[i].blob.digest)));
   }
 
   // Downloads run on worker threads; this thread unpacks in order.
@@ -136,7 +133,7 @@ Result<std::string> pull_image(ImageStore& store, registry::RegistryClient& clie
       std::string id = short_id(job.blob.digest);
       Result<void> r = ok();
       if (store.content().exists(job.blob.digest)) {
-        say({{"status", "Download complete"}, {"progressDetail", json::object{}}, {"id", id}});
+        say(status_message("Download complete", id));
       } else {
         auto w = store.content().writer();
         if (!w) {
@@ -153,17 +150,14 @@ Result<std::string> pull_image(ImageStore& store, registry::RegistryClient& clie
                 // About every 512 KiB, like Docker's update rate.
                 if (done - last_report < (512 << 10) && done != total) return;
                 last_report = done;
-                say({{"status", "Downloading"},
-                     {"progressDetail", json::object{{"current", done}, {"total", total}}},
-                     {"progress", bar(done, total)},
-                     {"id", id}});
+                say(progress_message("Downloading", id, done, total));
               });
           if (r) {
-            say({{"status", "Verifying Checksum"}, {"progressDetail", json::object{}}, {"id", id}});
+            say(status_message("Verifying Checksum", id));
             auto committed = w.value()->commit(job.blob.digest, job.blob.size);
             if (!committed) r = std::move(committed).error();
           }
-          if (r) say({{"status", "Download complete"}, {"progressDetail", json::object{}}, {"id", id}});
+          if (r) say(status_message("Download complete", id));
         }
       }
       std::lock_guard lock(m);
@@ -217,10 +211,7 @@ Result<std::string> pull_image(ImageStore& store, registry::RegistryClient& clie
         done += n;
         if (done - last_report >= (1 << 20)) {
           last_report = done;
-          say({{"status", "Extracting"},
-               {"progressDetail", json::object{{"current", std::min(done, total)}, {"total", total}}},
-               {"progress", bar(std::min(done, total), total)},
-               {"id", id}});
+          say(progress_message("Extracting", id, std::min(done, total), total));
         }
       }
       return n;
@@ -230,7 +221,7 @@ Result<std::string> pull_image(ImageStore& store, registry::RegistryClient& clie
                                                (dec.error().empty() ? "" : " (" + dec.error() + ")"));
       break;
     }
-    say({{"status", "Pull complete"}, {"progressDetail", json::object{}}, {"id", id}});
+    say(status_message("Pull complete", id));
     top = layer.value().chain_id;
     layer_blobs.push_back({job.diff_id, job.blob.digest, job.blob.media_type, job.blob.size});
     keep.push_back(job.blob.digest);
@@ -242,9 +233,7 @@ Result<std::string> pull_image(ImageStore& store, registry::RegistryClient& clie
     for (const auto& job : jobs) {
       if (!store.blob_kept(job.blob.digest)) (void)store.content().remove(job.blob.digest);
     }
-    for (const auto& d : keep) {
-      if (!store.blob_kept(d)) (void)store.content().remove(d);
-    }
+    drop_unkept(keep);
     return std::move(*failure);
   }
 

@@ -1028,4 +1028,14 @@ Result<std::string> RegistryClient::login(const std::string& registry_host,
   return r;
 }
 
+std::string RegistryClient::endpoint_url(const std::string& registry_host) const {
+  std::string host = api_host(normalize_login_host(registry_host));
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->hosts.find(host);
+  if (it == impl_->hosts.end()) return "https://" + host + "/v2/";
+  Url v2 = it->second.base;
+  v2.target = "/v2/";
+  return v2.str();
+}
+
 }  // namespace berth::core::registry

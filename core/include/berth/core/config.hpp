@@ -54,11 +54,14 @@ struct DaemonConfig {
   DriverConfig drivers;
   std::vector<std::string> insecure_registries;  // "host:port" or CIDR; loopback always
   int max_concurrent_downloads = 3;
+  // Where container cgroups go (Docker's cgroup-parent): a path under each
+  // hierarchy; a container's own --cgroup-parent wins.
+  std::string cgroup_parent = "/berth";
 };
 
 // One layer of settings (the file, or the flags): only what it names.
 struct ConfigLayer {
-  std::optional<std::string> data_root, exec_root, storage_driver, log_driver, log_level, pidfile;
+  std::optional<std::string> data_root, exec_root, storage_driver, log_driver, log_level, pidfile, cgroup_parent;
   std::optional<std::vector<std::string>> hosts, plugin_dirs;
   std::optional<bool> tls, tls_verify, insecure_tcp;
   std::optional<std::string> tls_ca, tls_cert, tls_key;

@@ -6,11 +6,15 @@
 #include "berth/core/error.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <sqlite3.h>
 
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 namespace berth::core {
 
@@ -21,6 +25,24 @@ struct Migration {
   int version;      // 1, 2, 3, ... without gaps
   const char* sql;  // one or more statements
 };
+
+// Runs `fn` (store work that may throw SQLite::Exception) and turns the
+// exception into a Result whose message starts with `what`; a busy database
+// is `unavailable`, anything else `internal`.
+template <class Fn>
+auto guard(std::string_view what, Fn&& fn) -> Result<decltype(fn())> {
+  try {
+    if constexpr (std::is_void_v<decltype(fn())>) {
+      fn();
+      return ok();
+    } else {
+      return fn();
+    }
+  } catch (const SQLite::Exception& e) {
+    Errc code = e.getErrorCode() == SQLITE_BUSY ? Errc::unavailable : Errc::internal;
+    return make_error(code, std::string(what) + ": " + e.what());
+  }
+}
 
 // berth's schema, oldest first.
 std::span<const Migration> builtin_migrations();

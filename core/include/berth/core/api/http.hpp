@@ -7,7 +7,9 @@
 #include <boost/json/value.hpp>
 
 #include <istream>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -54,7 +56,24 @@ struct Request {
   static constexpr std::size_t kMaxJsonBody = 16u << 20;
 };
 
-// Where a handler writes its answer. One of send*/stream per exchange.
+// A connection taken over from HTTP (attach, exec start): raw bytes both
+// ways, as Docker's hijacked streams. Blocking; one reader thread and one
+// writer thread may use it at the same time.
+class RawConnection {
+ public:
+  virtual ~RawConnection() = default;
+  // Bytes read into `buf`; 0 when the client closed its side, -1 on error.
+  virtual std::int64_t read(void* buf, std::size_t cap) = 0;
+  // Writes all of `data`; false when the client went away.
+  virtual bool write(const void* data, std::size_t len) = 0;
+  // Tells the client no more output comes (shutdown of the write side).
+  virtual void close_write() = 0;
+  // True once the client has closed its side with nothing left unread
+  // (looked at without reading).
+  virtual bool peer_closed() { return false; }
+};
+
+// Where a handler writes its answer. One of send*/stream/hijack per exchange.
 class ResponseWriter {
  public:
   virtual ~ResponseWriter() = default;
@@ -65,6 +84,14 @@ class ResponseWriter {
   virtual std::ostream& stream(int status, std::string_view content_type) = 0;
   // True once the client has gone away (streams stop early).
   virtual bool client_gone() = 0;
+  // Takes the connection over: answers "101 UPGRADED" with Upgrade: tcp
+  // when the request asked for an upgrade, else "200 OK", with
+  // `content_type` and no length; the connection closes when the returned
+  // object goes. nullptr when this writer cannot (unit-test writers).
+  virtual std::unique_ptr<RawConnection> hijack(std::string_view content_type) {
+    (void)content_type;
+    return nullptr;
+  }
 
   void send_json(int status, const boost::json::value& body);
   // {"message": ...} with the status mapped from the error class.
@@ -74,5 +101,13 @@ class ResponseWriter {
 
 // The HTTP status for an error class (the one table; DESIGN §2).
 int http_status(Errc code);
+
+// `value` as compact JSON text the way Go's encoding/json writes it, so
+// that clients comparing answers byte for byte with Docker's see no
+// difference: "<", ">" and "&" as \u003c, \u003e, \u0026, U+2028 and
+// U+2029 as \u2028, \u2029, and each byte of a string that is not valid
+// UTF-8 as \ufffd (so the answer is always valid JSON). Every JSON answer
+// of the API goes through this (send_json and the progress streams).
+std::string to_json_text(const boost::json::value& value);
 
 }  // namespace berth::core::api

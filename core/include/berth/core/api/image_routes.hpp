@@ -6,7 +6,14 @@
 #include "berth/core/image/image_store.hpp"
 #include "berth/core/registry/client.hpp"
 
+#include <boost/json/object.hpp>
+
 namespace berth::core::api {
+
+// One image as GET /images/json lists it (Docker's ImageSummary), with
+// SharedSize and Containers -1 ("not computed"); GET /system/df fills those
+// in on the same object.
+boost::json::object image_summary(const image::ImageInfo& info);
 
 // `store` and `registry` outlive the router.
 void add_image_routes(Router& router, image::ImageStore& store, registry::RegistryClient& registry,

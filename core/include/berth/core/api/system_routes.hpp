@@ -1,11 +1,12 @@
-// GET|HEAD /_ping, GET /version, GET /info, GET /plugins and the berth-only
-// GET /berth/drivers.
+// GET|HEAD /_ping, GET /version, GET /info, GET /plugins, POST /auth,
+// GET /system/df and the berth-only GET /berth/drivers.
 #pragma once
 
 #include "berth/core/api/router.hpp"
 #include "berth/core/config.hpp"
 #include "berth/core/image/image_store.hpp"
 #include "berth/core/plugin_host.hpp"
+#include "berth/core/registry/client.hpp"
 
 #include <chrono>
 #include <string>
@@ -19,6 +20,7 @@ struct SystemContext {
   std::string daemon_id;
   std::string storage_driver;  // the driver in use, empty when none
   image::ImageStore* images = nullptr;
+  registry::RegistryClient* registry = nullptr;  // POST /auth checks credentials with it
   std::chrono::system_clock::time_point started{};
 };
 

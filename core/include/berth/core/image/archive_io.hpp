@@ -36,6 +36,25 @@ class Decompressor {
   std::string error_;
 };
 
+// Gzip-compresses what is written to it into `sink` (zlib's default level),
+// as Docker compresses the uncompressed layers it pushes.
+class GzipWriter {
+ public:
+  explicit GzipWriter(WriteFn sink);
+  ~GzipWriter();
+  GzipWriter(const GzipWriter&) = delete;
+  GzipWriter& operator=(const GzipWriter&) = delete;
+  // False when zlib or the sink failed; the stream is unusable then.
+  bool write(const void* buf, std::size_t len);
+  // Flushes the gzip trailer.
+  bool finish();
+
+ private:
+  bool pump(int flush);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // A ReadFn over a file (a committed blob).
 Result<ReadFn> file_reader(const std::string& path);
 

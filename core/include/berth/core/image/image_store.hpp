@@ -51,17 +51,29 @@ struct DeleteEntry {
   std::string what;
 };
 
+// A container using an image (which then cannot simply be deleted).
+struct ImageUser {
+  std::string container_id;
+  bool running = false;
+};
+
 class ImageStore {
  public:
   // `driver` may be null (no storage driver loaded): layer operations then
   // fail with failed_precondition.
   ImageStore(MetadataStore& db, ContentStore& content, const StorageDriver* driver);
 
-  // Removes what interrupted work left: pending driver layers and blobs that
-  // no image keeps.
+  // Removes what interrupted work left: pending driver layers, registered
+  // layers no image holds (this driver's) and blobs that no image keeps.
+  // Start-up only: a pull or load in progress holds such layers too.
   Result<void> sweep();
 
   const StorageDriver* driver() const { return driver_; }
+
+  // Tells remove() and prune() which containers use an image (set by the
+  // daemon once containers exist; unset: none).
+  using InUseFn = std::function<std::vector<ImageUser>(const std::string& image_id)>;
+  void set_in_use(InUseFn fn) { in_use_ = std::move(fn); }
   ContentStore& content() { return content_; }
 
   std::optional<LayerInfo> layer(const std::string& chain_id);
@@ -116,6 +128,7 @@ class ImageStore {
   MetadataStore& db_;
   ContentStore& content_;
   const StorageDriver* driver_;
+  InUseFn in_use_;
   std::mutex mutex_;  // serialises changes that span the driver and the db
 };
 

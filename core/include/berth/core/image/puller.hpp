@@ -6,12 +6,10 @@
 
 #include "berth/core/error.hpp"
 #include "berth/core/image/image_store.hpp"
+#include "berth/core/image/progress.hpp"
 #include "berth/core/image/reference.hpp"
 #include "berth/core/registry/client.hpp"
 
-#include <boost/json/object.hpp>
-
-#include <functional>
 #include <optional>
 #include <string>
 
@@ -24,9 +22,9 @@ struct PullRequest {
   int max_concurrent_downloads = 3;
 };
 
-// Receives Docker's JSON progress messages ({"status", "id",
-// "progressDetail", "progress"}); called from several threads, serialised.
-using PullProgress = std::function<void(const boost::json::object&)>;
+// Receives Docker's JSON progress messages; called from several threads,
+// serialised.
+using PullProgress = ProgressFn;
 
 // Pulls `request.ref`; returns the image ID. On failure nothing is recorded:
 // unfinished blobs are dropped and layers no image holds are released (the

@@ -139,6 +139,13 @@ class RegistryClient {
   // ("unauthorized: incorrect username or password").
   Result<std::string> login(const std::string& registry_host, const Credentials& credentials);
 
+  // The /v2/ URL through which `registry_host` (any form login() takes) was
+  // last reached, e.g. "http://127.0.0.1:5000/v2/" for an insecure registry
+  // that fell back to plain HTTP, "https://registry-1.docker.io/v2/" for
+  // docker.io; "https://<host>/v2/" before any call reached it. Docker
+  // names this URL in its login errors.
+  std::string endpoint_url(const std::string& registry_host) const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -1,0 +1,234 @@
+// berth ps / berth container ls: the container list in Docker's columns
+// (docker/cli list.go, formatter/container.go).
+#include "container_common.hpp"
+#include "format/template.hpp"
+#include "reference.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <map>
+
+namespace berth::cli {
+namespace json = boost::json;
+
+namespace {
+
+std::string str(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::int64_t num(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : 0;
+}
+
+// Go's strconv.Quote, as the template engine's printf "%q" has it.
+std::string go_quoted(const std::string& s) {
+  static const format::Template quote = format::Template::parse("{{printf \"%q\" .}}");
+  return quote.render(json::value(s));
+}
+
+std::string join_host_port(const std::string& host, const std::string& port) {
+  return host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
+}
+
+// Docker's ContainerContext.Image.
+std::string image_column(const json::object& c, bool trunc) {
+  std::string image = str(c, "Image");
+  if (image.empty()) return "<no image>";
+  if (!trunc) return image;
+  if (short_id(str(c, "ImageID")) == short_id(image)) return short_id(image);
+  try {
+    ImageReference ref = parse_normalized_named(image);
+    std::string out = ref.familiar_name();
+    if (!ref.tag.empty()) out += ":" + ref.tag;
+    return out;
+  } catch (const CliError&) {
+    return image;
+  }
+}
+
+}  // namespace
+
+std::string displayable_ports(const json::array& list) {
+  struct Port {
+    std::string ip, type;
+    std::int64_t priv = 0, pub = 0;
+  };
+  std::vector<Port> ports;
+  for (const auto& v : list) {
+    if (!v.is_object()) continue;
+    const auto& o = v.as_object();
+    ports.push_back({str(o, "IP"), str(o, "Type"), num(o, "PrivatePort"), num(o, "PublicPort")});
+  }
+  std::sort(ports.begin(), ports.end(), [](const Port& a, const Port& b) {
+    if (a.priv != b.priv) return a.priv < b.priv;
+    if (a.ip != b.ip) return a.ip < b.ip;
+    if (a.pub != b.pub) return a.pub < b.pub;
+    return a.type < b.type;
+  });
+  struct Group {
+    std::int64_t first, last;
+  };
+  std::map<std::string, Group> groups;
+  std::vector<std::string> order, result, host_mappings;
+  auto form = [](const std::string& key, Group g) {
+    auto slash = key.rfind('/');
+    std::string ip = slash == std::string::npos ? "" : key.substr(0, slash);
+    std::string type = slash == std::string::npos ? key : key.substr(slash + 1);
+    std::string group = std::to_string(g.first);
+    if (g.first != g.last) group += "-" + std::to_string(g.last);
+    if (!ip.empty()) group = join_host_port(ip, group) + "->" + group;
+    return group + "/" + type;
+  };
+  for (const auto& p : ports) {
+    std::string key = p.type;
+    if (!p.ip.empty()) {
+      if (p.pub != p.priv) {
+        host_mappings.push_back(join_host_port(p.ip, std::to_string(p.pub)) + "->" +
+                                std::to_string(p.priv) + "/" + p.type);
+        continue;
+      }
+      key = p.ip + "/" + p.type;
+    }
+    auto it = groups.find(key);
+    if (it == groups.end()) {
+      groups[key] = {p.priv, p.priv};
+      order.push_back(key);
+      continue;
+    }
+    if (p.priv == it->second.last + 1) {
+      it->second.last = p.priv;
+      continue;
+    }
+    result.push_back(form(key, it->second));
+    it->second = {p.priv, p.priv};
+  }
+  for (const auto& key : order) result.push_back(form(key, groups[key]));
+  result.insert(result.end(), host_mappings.begin(), host_mappings.end());
+  std::string out;
+  for (const auto& r : result) out += (out.empty() ? "" : ", ") + r;
+  return out;
+}
+
+json::object container_row(const json::object& c, bool trunc) {
+  std::string id = str(c, "Id");
+  std::string names;
+  if (const auto* list = c.if_contains("Names"); list != nullptr && list->is_array()) {
+    for (const auto& n : list->as_array()) {
+      if (!n.is_string()) continue;
+      std::string name(n.as_string());
+      if (name.starts_with("/")) name.erase(0, 1);
+      if (trunc) {
+        // One name: the first that is not a legacy link ("/other/alias").
+        if (name.find('/') == std::string::npos) {
+          names = name;
+          break;
+        }
+        continue;
+      }
+      names += (names.empty() ? "" : ",") + name;
+    }
+  }
+  std::string command = str(c, "Command");
+  std::int64_t created = num(c, "Created");
+  std::string size = human_size(static_cast<double>(num(c, "SizeRw")), 3);
+  if (num(c, "SizeRootFs") > 0) size += " (virtual " + human_size(static_cast<double>(num(c, "SizeRootFs")), 3) + ")";
+  std::vector<std::string> labels;
+  if (const auto* l = c.if_contains("Labels"); l != nullptr && l->is_object()) {
+    for (const auto& [k, v] : l->as_object()) {
+      labels.push_back(std::string(k) + "=" + (v.is_string() ? std::string(v.as_string()) : ""));
+    }
+  }
+  std::sort(labels.begin(), labels.end());
+  std::string label_text, mounts, networks;
+  for (const auto& l : labels) label_text += (label_text.empty() ? "" : ",") + l;
+  int local_volumes = 0;
+  if (const auto* m = c.if_contains("Mounts"); m != nullptr && m->is_array()) {
+    for (const auto& v : m->as_array()) {
+      if (!v.is_object()) continue;
+      std::string name = str(v.as_object(), "Name");
+      if (name.empty()) name = str(v.as_object(), "Source");
+      if (trunc) name = ellipsis(name, 15);
+      mounts += (mounts.empty() ? "" : ",") + name;
+      if (str(v.as_object(), "Driver") == "local") ++local_volumes;
+    }
+  }
+  if (const auto* ns = c.if_contains("NetworkSettings"); ns != nullptr && ns->is_object()) {
+    if (const auto* nets = ns->as_object().if_contains("Networks"); nets != nullptr && nets->is_object()) {
+      for (const auto& [k, v] : nets->as_object()) networks += (networks.empty() ? "" : ",") + std::string(k);
+    }
+  }
+  const auto* ports = c.if_contains("Ports");
+  return {
+      {"Command", go_quoted(trunc ? ellipsis(command, 20) : command)},
+      {"CreatedAt", go_time_string(created)},
+      {"ID", trunc ? short_id(id) : id},
+      {"Image", image_column(c, trunc)},
+      {"Labels", label_text},
+      {"LocalVolumes", std::to_string(local_volumes)},
+      {"Mounts", mounts},
+      {"Names", names},
+      {"Networks", networks},
+      {"Ports", ports != nullptr && ports->is_array() ? displayable_ports(ports->as_array()) : ""},
+      {"RunningFor", human_since(created)},
+      {"Size", size},
+      {"State", str(c, "State")},
+      {"Status", str(c, "Status")},
+  };
+}
+
+namespace {
+
+struct Opts {
+  bool all = false, quiet = false, size = false, latest = false, no_trunc = false;
+  int last = -1;
+  std::vector<std::string> filters;
+  std::string format;
+};
+
+void ps(Context& ctx, const Opts& o) {
+  std::string path = "/containers/json";
+  std::string query;
+  int limit = o.latest && o.last == -1 ? 1 : o.last;
+  bool size = o.size || (!o.quiet && o.format.find(".Size") != std::string::npos);
+  if (o.all) query += "&all=1";
+  if (limit > 0) query += "&limit=" + std::to_string(limit);
+  if (size) query += "&size=1";
+  if (std::string f = filters_json(o.filters); !f.empty()) query += "&filters=" + query_escape(f);
+  if (!query.empty()) path += "?" + query.substr(1);
+  json::value list = ctx.client().get_json(path);
+  if (!list.is_array()) throw CliError("unexpected answer from daemon for " + path + ": not a list");
+  std::vector<json::value> rows;
+  for (const auto& c : list.as_array()) {
+    if (c.is_object()) rows.emplace_back(container_row(c.as_object(), !o.no_trunc));
+  }
+  if (o.quiet) {
+    for (const auto& r : rows) ctx.out << std::string_view(r.as_object().at("ID").as_string()) << "\n";
+    return;
+  }
+  std::string table =
+      "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+  if (o.size) table += "\t{{.Size}}";
+  print_rows(ctx, o.format, table, rows, {{"ID", "CONTAINER ID"}, {"RunningFor", "CREATED"}});
+}
+
+}  // namespace
+
+void configure_ps(CLI::App& cmd, Context& ctx) {
+  auto o = std::make_shared<Opts>();
+  cmd.add_flag("-a,--all", o->all, "Show all containers (default shows just running)");
+  cmd.add_option("-f,--filter", o->filters, "Filter output based on conditions provided")->allow_extra_args(false);
+  cmd.add_option("--format", o->format,
+                 "Format output: \"table\", \"json\", \"table TEMPLATE\" or a Go template");
+  cmd.add_option("-n,--last", o->last, "Show n last created containers (includes all states) (default -1)");
+  cmd.add_flag("-l,--latest", o->latest, "Show the latest created container (includes all states)");
+  cmd.add_flag("--no-trunc", o->no_trunc, "Don't truncate output");
+  cmd.add_flag("-q,--quiet", o->quiet, "Only display container IDs");
+  cmd.add_flag("-s,--size", o->size, "Display total file sizes");
+  cmd.callback([&ctx, o] { ps(ctx, *o); });
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,1266 @@
+#include "berth/core/container/manager.hpp"
+
+#include "berth/core/container/exec_user.hpp"
+#include "berth/core/container/names.hpp"
+#include "berth/core/container/oci_spec.hpp"
+#include "berth/core/log.hpp"
+#include "berth/core/mount.hpp"
+#include "berth/core/time_format.hpp"
+#include "berth/runtime/cgroups.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <boost/json.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <thread>
+
+namespace berth::core::container {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kZeroTime = "0001-01-01T00:00:00Z";
+
+std::string random_id() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 64; ++i) out += hex[rng() & 0xf];
+  return out;
+}
+
+const json::object& empty_object() {
+  static const json::object empty;
+  return empty;
+}
+
+const json::object& object_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_object() ? v->get_object() : empty_object();
+}
+
+std::string string_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::int64_t int_at(const json::object& o, std::string_view key, std::int64_t fallback = 0) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr) return fallback;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+  return fallback;
+}
+
+bool bool_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_bool() && v->get_bool();
+}
+
+// Writes `text` to `path` through a temporary file, fsynced and renamed.
+Result<void> write_atomic(const std::string& path, std::string_view text, mode_t mode = 0644) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return errno_error(Errc::internal, "create " + tmp, errno);
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return errno_error(Errc::internal, "write " + tmp, e);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_error(Errc::internal, "rename " + tmp, errno);
+  return ok();
+}
+
+// Signal names as Docker takes them: "SIGTERM", "TERM", "15".
+Result<int> parse_signal(std::string text) {
+  if (text.empty()) return SIGKILL;
+  if (std::all_of(text.begin(), text.end(), ::isdigit)) {
+    int n = std::stoi(text);
+    if (n <= 0 || n > 64) return make_error(Errc::invalid_argument, "Invalid signal: " + text);
+    return n;
+  }
+  std::string upper;
+  for (char c : text) upper += static_cast<char>(::toupper(static_cast<unsigned char>(c)));
+  if (upper.starts_with("SIG")) upper = upper.substr(3);
+  static const std::map<std::string, int> names = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+      {"ABRT", SIGABRT}, {"IOT", SIGIOT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"KILL", SIGKILL},
+      {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
+      {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+      {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU},
+      {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+      {"POLL", SIGPOLL}, {"PWR", SIGPWR},     {"SYS", SIGSYS},
+  };
+  if (auto it = names.find(upper); it != names.end()) return it->second;
+  if (upper.starts_with("RTMIN")) {
+    int off = upper.size() > 6 ? std::atoi(upper.c_str() + 6) : 0;
+    return SIGRTMIN + off;
+  }
+  return make_error(Errc::invalid_argument, "Invalid signal: " + text);
+}
+
+std::string not_found_message(const std::string& name) { return "No such container: " + name; }
+
+Result<json::object> read_spec(const std::string& bundle) {
+  std::ifstream in(bundle + "/config.json");
+  if (!in) return make_error(Errc::not_found, "the container's bundle " + bundle + " is missing");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  json::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return make_error(Errc::internal, "bad config.json in " + bundle);
+  return v.get_object();
+}
+
+// The OCI process of an exec: the container's own process settings from its
+// bundle (capabilities, rlimits, no_new_privileges) with the exec's command,
+// environment added by key, working directory, user and TTY.
+Result<json::object> exec_process(const std::string& bundle, const json::object& exec) {
+  BERTH_TRY(auto spec, read_spec(bundle));
+  json::object process = object_at(spec, "process");
+  json::array args;
+  if (const auto* cmd = exec.if_contains("Cmd"); cmd != nullptr && cmd->is_array()) args = cmd->get_array();
+  process["args"] = args;
+  std::vector<std::string> env;
+  if (const auto* e = process.if_contains("env"); e != nullptr && e->is_array()) {
+    for (const auto& x : e->get_array()) {
+      if (x.is_string()) env.emplace_back(x.get_string());
+    }
+  }
+  auto set_env = [&](const std::string& kv) {
+    std::string key = kv.substr(0, kv.find('='));
+    for (auto& existing : env) {
+      if (existing.substr(0, existing.find('=')) == key) {
+        existing = kv;
+        return;
+      }
+    }
+    env.push_back(kv);
+  };
+  if (const auto* e = exec.if_contains("Env"); e != nullptr && e->is_array()) {
+    for (const auto& x : e->get_array()) {
+      if (x.is_string()) set_env(std::string(x.get_string()));
+    }
+  }
+  std::string user = string_at(exec, "User");
+  if (!user.empty()) {
+    BERTH_TRY(auto u, resolve_exec_user(bundle + "/rootfs", user));
+    json::array gids;
+    for (auto g : u.sgids) gids.emplace_back(g);
+    process["user"] = json::object{{"uid", u.uid}, {"gid", u.gid}, {"additionalGids", gids}};
+    set_env("HOME=" + u.home);
+  }
+  json::array env_json;
+  for (const auto& kv : env) env_json.emplace_back(kv);
+  process["env"] = env_json;
+  if (auto wd = string_at(exec, "WorkingDir"); !wd.empty()) process["cwd"] = wd;
+  process["terminal"] = bool_at(exec, "Tty");
+  if (bool_at(exec, "Privileged")) {
+    json::array all;
+    for (const auto& cap : all_capabilities(current_spec_host().capabilities)) all.emplace_back(cap);
+    process["capabilities"] = json::object{
+        {"bounding", all}, {"effective", all}, {"permitted", all}, {"inheritable", all}, {"ambient", json::array{}}};
+  }
+  return process;
+}
+
+// The container's cgroup path as its bundle names it.
+Result<std::string> cgroup_path(const std::string& bundle) {
+  BERTH_TRY(auto spec, read_spec(bundle));
+  std::string path = string_at(object_at(spec, "linux"), "cgroupsPath");
+  if (path.empty()) return make_error(Errc::failed_precondition, "the container has no cgroup");
+  return path;
+}
+
+}  // namespace
+
+// --- State / Container -----------------------------------------------------
+
+json::object State::to_json() const {
+  return json::object{
+      {"Status", status},
+      {"Running", status == "running" || status == "paused"},
+      {"Paused", status == "paused"},
+      {"Restarting", status == "restarting"},
+      {"OOMKilled", oom_killed},
+      {"Dead", status == "dead"},
+      {"Pid", running() ? pid : 0},
+      {"ExitCode", exit_code},
+      {"Error", error},
+      {"StartedAt", started_at},
+      {"FinishedAt", finished_at},
+      {"RestartCount", restart_count},
+      {"StoppedByUser", stopped_by_user},
+  };
+}
+
+State State::from_json(const json::value& v) {
+  State s;
+  if (!v.is_object()) return s;
+  const auto& o = v.get_object();
+  s.status = string_at(o, "Status");
+  if (s.status.empty()) s.status = "created";
+  s.pid = static_cast<int>(int_at(o, "Pid"));
+  s.exit_code = static_cast<int>(int_at(o, "ExitCode"));
+  s.oom_killed = bool_at(o, "OOMKilled");
+  s.error = string_at(o, "Error");
+  s.started_at = string_at(o, "StartedAt");
+  s.finished_at = string_at(o, "FinishedAt");
+  s.restart_count = static_cast<int>(int_at(o, "RestartCount"));
+  s.stopped_by_user = bool_at(o, "StoppedByUser");
+  return s;
+}
+
+const json::object& Container::container_config() const { return object_at(config, "Config"); }
+const json::object& Container::host_config() const { return object_at(config, "HostConfig"); }
+std::string Container::image_name() const { return string_at(container_config(), "Image"); }
+bool Container::tty() const { return bool_at(container_config(), "Tty"); }
+
+// --- the manager -------------------------------------------------------------
+
+struct ContainerManager::Entry {
+  Container c;
+  std::mutex m;                // serialises operations on this container
+  std::mutex state_mutex;      // guards `exits` and waiting
+  std::condition_variable changed;
+  std::uint64_t exits = 0;     // exits seen since the daemon started
+  std::uint64_t starts = 0;
+  int attaches_expected = 0;   // attaches made before the start (docker run)
+  bool removed = false;
+  bool monitoring = false;
+  std::thread monitor;
+};
+
+ContainerManager::ContainerManager(MetadataStore& db, image::ImageStore& images, const PluginHost& plugins,
+                                   ManagerOptions options)
+    : db_(db), images_(images), plugins_(plugins), options_(std::move(options)) {}
+
+ContainerManager::~ContainerManager() {
+  std::vector<std::shared_ptr<Entry>> all;
+  {
+    std::lock_guard lock(mutex_);
+    shutting_down_ = true;
+    for (auto& [id, e] : entries_) all.push_back(e);
+  }
+  // Monitors block on their shims; the shims and containers stay (they
+  // outlive the daemon by design), the threads are let go.
+  for (auto& e : all) {
+    if (e->monitor.joinable()) e->monitor.detach();
+  }
+}
+
+std::string ContainerManager::container_dir(const std::string& id) const {
+  return options_.data_root + "/containers/" + id;
+}
+std::string ContainerManager::state_dir(const std::string& id) const {
+  return options_.exec_root + "/containers/" + id;
+}
+std::string ContainerManager::bundle_dir(const std::string& id) const { return state_dir(id) + "/bundle"; }
+
+void ContainerManager::emit(const std::string& action, const Container& c,
+                            const std::map<std::string, std::string>& extra) {
+  if (event_) event_(action, c, extra);
+}
+
+Result<void> ContainerManager::save(const Container& c) {
+  return guard("save container " + c.id, [&] {
+    db_.with_db([&](SQLite::Database& db) {
+      SQLite::Statement q(db,
+                          "INSERT INTO containers(id, name, image_id, created, config, state) VALUES(?,?,?,?,?,?) "
+                          "ON CONFLICT(id) DO UPDATE SET name = excluded.name, config = excluded.config, "
+                          "state = excluded.state");
+      q.bind(1, c.id);
+      q.bind(2, c.name);
+      q.bind(3, c.image_id);
+      q.bind(4, c.created);
+      q.bind(5, json::serialize(c.config));
+      q.bind(6, json::serialize(c.state.to_json()));
+      q.exec();
+    });
+  });
+}
+
+Result<std::shared_ptr<ContainerManager::Entry>> ContainerManager::find(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  if (auto it = entries_.find(name); it != entries_.end()) return it->second;
+  std::string want = name.starts_with("/") ? name : "/" + name;
+  for (auto& [id, e] : entries_) {
+    if (e->c.name == want) return e;
+  }
+  // A unique ID prefix.
+  std::shared_ptr<Entry> found;
+  if (!name.empty() && name.size() < 64) {
+    for (auto& [id, e] : entries_) {
+      if (id.starts_with(name)) {
+        if (found) return make_error(Errc::invalid_argument, "multiple IDs found with provided prefix: " + name);
+        found = e;
+      }
+    }
+  }
+  if (found) return found;
+  return make_error(Errc::not_found, not_found_message(name));
+}
+
+Result<Container> ContainerManager::get(const std::string& name) {
+  BERTH_TRY(auto e, find(name));
+  std::lock_guard lock(e->state_mutex);
+  return e->c;
+}
+
+std::vector<Container> ContainerManager::list() {
+  std::vector<std::shared_ptr<Entry>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, e] : entries_) all.push_back(e);
+  }
+  std::vector<Container> out;
+  for (auto& e : all) {
+    std::lock_guard lock(e->state_mutex);
+    out.push_back(e->c);
+  }
+  // Newest first, as docker ps lists them.
+  std::sort(out.begin(), out.end(), [](const Container& a, const Container& b) { return a.created > b.created; });
+  return out;
+}
+
+std::vector<Container> ContainerManager::using_image(const std::string& image_id) {
+  std::vector<Container> out;
+  for (auto& c : list()) {
+    if (c.image_id == image_id) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<const LogDriver*> ContainerManager::log_driver_for(const Container& c) {
+  std::string type = string_at(object_at(c.host_config(), "LogConfig"), "Type");
+  if (type.empty()) type = options_.default_log_driver;
+  std::lock_guard lock(mutex_);
+  if (auto it = log_drivers_.find(type); it != log_drivers_.end()) return it->second.get();
+  const Driver* d = plugins_.find("log", type);
+  if (d == nullptr) return make_error(Errc::invalid_argument, "failed to initialize logging driver: logger: no log driver named '" + type + "' is registered");
+  auto [it, inserted] = log_drivers_.emplace(type, std::make_unique<LogDriver>(*d));
+  return it->second.get();
+}
+
+std::string ContainerManager::log_info(const Container& c) const {
+  json::object cfg;
+  for (const auto& [k, v] : object_at(object_at(c.host_config(), "LogConfig"), "Config")) {
+    if (v.is_string()) cfg[k] = v;
+  }
+  return json::serialize(json::object{{"ContainerID", c.id},
+                                      {"ContainerName", c.name},
+                                      {"LogPath", string_at(c.config, "LogPath")},
+                                      {"Config", cfg}});
+}
+
+// --- create ------------------------------------------------------------------
+
+Result<std::pair<std::string, std::vector<std::string>>> ContainerManager::create(const json::object& body,
+                                                                                  const std::string& name_in) {
+  std::string image = string_at(body, "Image");
+  if (image.empty()) return make_error(Errc::invalid_argument, "Config cannot be empty in order to create a container");
+  auto image_id = images_.resolve(image);
+  if (!image_id) {
+    if (image_id.error().code == Errc::not_found) return make_error(Errc::not_found, "No such image: " + image);
+    return std::move(image_id).error();
+  }
+  BERTH_TRY(auto info, images_.get(image_id.value()));
+  const StorageDriver* driver = images_.driver();
+  if (driver == nullptr) return make_error(Errc::failed_precondition, "no storage driver is loaded");
+
+  // Docker's create body: the Config members at the top level.
+  json::object config = body;
+  config.erase("HostConfig");
+  config.erase("NetworkingConfig");
+  json::object host_config = object_at(body, "HostConfig");
+  json::error_code ec;
+  auto image_config = json::parse(info.config, ec);
+  json::object image_runtime_config;
+  if (!ec && image_config.is_object()) image_runtime_config = object_at(image_config.get_object(), "config");
+  std::string id = random_id();
+  BERTH_TRY(auto warnings, adapt_create_request(config, host_config, id, current_spec_host()));
+  BERTH_TRY(auto merged, merge_image_config(config, image_runtime_config));
+  const auto& log_config = object_at(host_config, "LogConfig");
+  if (string_at(log_config, "Type").empty()) {
+    host_config["LogConfig"] = json::object{{"Type", options_.default_log_driver}, {"Config", object_at(log_config, "Config")}};
+  }
+  std::string runtime = string_at(host_config, "Runtime");
+  if (!runtime.empty() && runtime != "native" && runtime != "berth" && !options_.runtimes.contains(runtime)) {
+    return make_error(Errc::invalid_argument, "Unknown runtime specified " + runtime);
+  }
+
+  std::string name = name_in;
+  {
+    std::lock_guard lock(mutex_);
+    if (name.empty()) {
+      for (int attempt = 0; name.empty() || attempt < 1; ++attempt) {
+        name = random_name(attempt > 3 ? attempt : 0);
+        bool taken = false;
+        for (auto& [other, e] : entries_) taken = taken || e->c.name == "/" + name;
+        if (!taken) break;
+        name.clear();
+        if (attempt > 10) return make_error(Errc::internal, "could not generate a container name");
+      }
+    } else {
+      static const std::regex valid("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
+      if (!std::regex_match(name, valid)) {
+        return make_error(Errc::invalid_argument,
+                          "Invalid container name (" + name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+      }
+      if (!name.starts_with("/")) name = "/" + name;
+      for (auto& [other, e] : entries_) {
+        if (e->c.name == name) {
+          return make_error(Errc::conflict, "Conflict. The container name \"" + name +
+                                                "\" is already in use by container \"" + other +
+                                                "\". You have to remove (or rename) that container to be able to "
+                                                "reuse that name.");
+        }
+      }
+    }
+    if (!name.starts_with("/")) name = "/" + name;
+    // Reserve the name while the layer is made.
+    auto e = std::make_shared<Entry>();
+    e->c.id = id;
+    e->c.name = name;
+    e->c.state.status = "creating";
+    entries_.emplace(id, e);
+  }
+  auto unreserve = [&] {
+    std::lock_guard lock(mutex_);
+    entries_.erase(id);
+  };
+
+  std::string parent_cache;
+  if (!info.top_layer.empty()) {
+    auto top = images_.layer(info.top_layer);
+    if (!top) {
+      unreserve();
+      return make_error(Errc::not_found, "image " + image + " has no layer " + info.top_layer);
+    }
+    parent_cache = top->cache_id;
+  }
+  if (auto r = driver->create_rw(id, parent_cache); !r) {
+    unreserve();
+    return std::move(r).error();
+  }
+  std::error_code fec;
+  fs::create_directories(container_dir(id), fec);
+  Container c;
+  c.id = id;
+  c.name = name;
+  c.image_id = info.id;
+  c.created = rfc3339_now();
+  json::array args;
+  for (const auto& a : merged.args) args.emplace_back(a);
+  merged.config["Image"] = image;
+  c.config = json::object{
+      {"Config", merged.config},
+      {"HostConfig", host_config},
+      {"NetworkingConfig", object_at(body, "NetworkingConfig")},
+      {"Path", merged.path},
+      {"Args", args},
+      {"Driver", driver->id()},
+      {"LogPath", container_dir(id) + "/" + id + "-json.log"},
+      {"HostnamePath", container_dir(id) + "/hostname"},
+      {"HostsPath", container_dir(id) + "/hosts"},
+      {"ResolvConfPath", container_dir(id) + "/resolv.conf"},
+  };
+  c.state.status = "created";
+  if (auto r = save(c); !r) {
+    (void)driver->remove(id);
+    fs::remove_all(container_dir(id), fec);
+    unreserve();
+    return std::move(r).error();
+  }
+  BERTH_TRY(auto e, find(id));
+  {
+    std::lock_guard lock(e->state_mutex);
+    e->c = c;
+  }
+  emit("create", c, {{"image", image}});
+  return std::pair{id, warnings};
+}
+
+// --- start -------------------------------------------------------------------
+
+namespace {
+
+// Docker's /etc/hosts for a container without a network of its own yet.
+std::string hosts_file(const std::string& hostname) {
+  return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+         "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t" +
+         hostname + "\n";
+}
+
+// The host's resolv.conf, as Docker copies it for a container (localhost
+// resolvers only work on the host's network).
+std::string resolv_conf(bool host_network) {
+  std::ifstream in("/etc/resolv.conf");
+  std::string out, line;
+  bool any = false;
+  while (std::getline(in, line)) {
+    if (!host_network && line.starts_with("nameserver") &&
+        (line.find(" 127.") != std::string::npos || line.find(" ::1") != std::string::npos)) {
+      continue;
+    }
+    any = any || line.starts_with("nameserver");
+    out += line + "\n";
+  }
+  if (!any && !host_network) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+  return out;
+}
+
+}  // namespace
+
+Result<void> ContainerManager::start(const std::string& name) {
+  BERTH_TRY(auto e, find(name));
+  Result<void> started = ok();
+  std::string id;
+  bool auto_remove = false;
+  {
+    std::lock_guard op(e->m);
+    {
+      std::lock_guard lock(e->state_mutex);
+      if (e->c.state.status == "running" || e->c.state.status == "paused") {
+        return make_error(Errc::already_exists, "container already started");
+      }
+      if (e->c.state.status == "removing" || e->removed) {
+        return make_error(Errc::conflict, "container is marked for removal and cannot be started");
+      }
+      id = e->c.id;
+      auto_remove = bool_at(e->c.host_config(), "AutoRemove");
+    }
+    started = start_locked(*e);
+  }
+  // Docker removes an --rm container whose start failed; clients waiting
+  // for condition=removed rely on it.
+  if (!started && auto_remove) {
+    if (auto r = remove(id, true, true); !r) logger("container")->warn("auto-remove {}: {}", id, r.error().message);
+  }
+  return started;
+}
+
+Result<void> ContainerManager::start_locked(Entry& e) {
+  Container c;
+  {
+    std::lock_guard lock(e.state_mutex);
+    c = e.c;
+  }
+  const StorageDriver* driver = images_.driver();
+  if (driver == nullptr) return make_error(Errc::failed_precondition, "no storage driver is loaded");
+  std::error_code ec;
+  std::string state = state_dir(c.id), bundle = bundle_dir(c.id), rootfs = bundle + "/rootfs";
+  fs::create_directories(rootfs, ec);
+  if (ec) return make_error(Errc::internal, "create " + rootfs + ": " + ec.message());
+  // Left over by a crash: mounts and the last run's shim files.
+  (void)unmount_all_under(rootfs);
+  for (const char* f : {"exit.json", "shim.sock", "shim.pid", "init.pid"}) fs::remove(state + "/" + f, ec);
+
+  auto fail = [&](Error err) -> Error {
+    (void)unmount_all_under(rootfs);
+    (void)driver->put(c.id);
+    std::lock_guard lock(e.state_mutex);
+    e.c.state.error = err.message;
+    // Docker: 127 when the command is not found, 126 when it cannot run.
+    if (err.message.find("not found") != std::string::npos || err.message.find("no such file") != std::string::npos) {
+      e.c.state.exit_code = 127;
+    } else if (err.message.find("permission denied") != std::string::npos) {
+      e.c.state.exit_code = 126;
+    }
+    (void)save(e.c);
+    ++e.starts;  // an attach waiting for this start gives up
+    e.changed.notify_all();
+    return err;
+  };
+
+  BERTH_TRY(auto specs, driver->get(c.id));
+  if (auto r = mount_all(specs, rootfs); !r) {
+    (void)driver->put(c.id);
+    return std::move(r).error();
+  }
+
+  const auto& cfg = c.container_config();
+  const auto& hc = c.host_config();
+  // Docker creates a missing working directory in the container.
+  if (auto wd = string_at(cfg, "WorkingDir"); !wd.empty()) {
+    if (auto inside = resolve_in_root(rootfs, wd)) fs::create_directories(inside.value(), ec);
+  }
+  std::string network_mode = string_at(hc, "NetworkMode");
+  bool host_network = network_mode == "host";
+  std::string hostname = string_at(cfg, "Hostname");
+  if (hostname.empty()) {
+    if (host_network) {
+      char buf[256] = {};
+      ::gethostname(buf, sizeof buf - 1);
+      hostname = buf;
+    } else {
+      hostname = c.id.substr(0, 12);
+    }
+  }
+  std::string hostname_path = string_at(c.config, "HostnamePath"), hosts_path = string_at(c.config, "HostsPath"),
+              resolv_path = string_at(c.config, "ResolvConfPath");
+  if (auto r = write_atomic(hostname_path, hostname + "\n"); !r) return fail(std::move(r).error());
+  if (auto r = write_atomic(hosts_path, host_network ? [] {
+        std::ifstream in("/etc/hosts");
+        return std::string(std::istreambuf_iterator<char>(in), {});
+      }()
+                                                     : hosts_file(hostname));
+      !r) {
+    return fail(std::move(r).error());
+  }
+  if (auto r = write_atomic(resolv_path, resolv_conf(host_network)); !r) return fail(std::move(r).error());
+
+  auto image_info = images_.get(c.image_id);
+  SpecInput in;
+  in.id = c.id;
+  in.name = c.name;
+  in.config = cfg;
+  in.host_config = hc;
+  if (image_info) {
+    json::error_code jec;
+    auto ic = json::parse(image_info.value().config, jec);
+    if (!jec && ic.is_object()) in.image_config = object_at(ic.get_object(), "config");
+  }
+  in.rootfs = rootfs;
+  in.hostname_path = hostname_path;
+  in.hosts_path = hosts_path;
+  in.resolv_conf_path = resolv_path;
+  in.netns_path = host_network ? "host" : "";
+  in.cgroup_parent = string_at(hc, "CgroupParent").empty() ? options_.cgroup_parent : string_at(hc, "CgroupParent");
+  auto spec = make_spec(in);
+  if (!spec) return fail(std::move(spec).error());
+  if (auto r = write_atomic(bundle + "/config.json", json::serialize(spec.value())); !r) {
+    return fail(std::move(r).error());
+  }
+
+  auto log_driver = log_driver_for(c);
+  if (!log_driver) return fail(std::move(log_driver).error());
+  ShimOptions so;
+  so.shim_path = options_.shim_path;
+  so.id = c.id;
+  so.bundle = bundle;
+  so.state_dir = state;
+  std::string runtime = string_at(hc, "Runtime");
+  if (runtime.empty()) runtime = options_.default_runtime;
+  if (auto it = options_.runtimes.find(runtime); it != options_.runtimes.end()) {
+    so.runtime = it->second;
+  } else {
+    so.runtime = "native";
+  }
+  so.tty = c.tty();
+  so.open_stdin = bool_at(cfg, "OpenStdin");
+  so.stdin_once = bool_at(cfg, "StdinOnce");
+  so.log_driver = log_driver.value()->id();
+  so.log_info_json = log_info(c);
+  so.plugin_dirs = options_.plugin_dirs;
+  {
+    std::lock_guard lock(e.state_mutex);
+    so.hold_output = e.attaches_expected > 0;
+    e.attaches_expected = 0;
+  }
+  auto pid = Shim::start(so);
+  if (!pid) return fail(std::move(pid).error());
+
+  {
+    std::lock_guard lock(e.state_mutex);
+    e.c.state.status = "running";
+    e.c.state.pid = pid.value();
+    e.c.state.exit_code = 0;
+    e.c.state.error.clear();
+    e.c.state.oom_killed = false;
+    e.c.state.started_at = rfc3339_now();
+    e.c.state.finished_at = kZeroTime;
+    ++e.starts;
+    c = e.c;
+  }
+  BERTH_TRY(save(c));
+  e.changed.notify_all();
+  emit("start", c);
+  std::shared_ptr<Entry> self;
+  {
+    std::lock_guard lock(mutex_);
+    self = entries_.at(c.id);
+  }
+  if (e.monitor.joinable()) e.monitor.detach();
+  e.monitor = std::thread([this, self] { monitor(self); });
+  return ok();
+}
+
+void ContainerManager::monitor(std::shared_ptr<Entry> e) {
+  std::string id;
+  {
+    std::lock_guard lock(e->state_mutex);
+    id = e->c.id;
+  }
+  Shim shim(state_dir(id));
+  auto status = shim.wait();
+  {
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) return;
+  }
+  if (!status) {
+    // The shim is gone without a record: the container died with it.
+    ExitStatus lost;
+    lost.exit_code = 255;
+    lost.finished_at = rfc3339_now();
+    lost.error = "container's shim exited unexpectedly: " + status.error().message;
+    on_exit(e, lost);
+    return;
+  }
+  on_exit(e, status.value());
+}
+
+Result<void> ContainerManager::cleanup_after_exit(Entry& e) {
+  const StorageDriver* driver = images_.driver();
+  std::string rootfs = bundle_dir(e.c.id) + "/rootfs";
+  auto r = unmount_all_under(rootfs);
+  if (driver != nullptr) (void)driver->put(e.c.id);
+  if (!r) return std::move(r).error();
+  return ok();
+}
+
+void ContainerManager::on_exit(const std::shared_ptr<Entry>& e, const ExitStatus& status) {
+  bool auto_remove = false, restart = false;
+  int delay_ms = 0;
+  Container c;
+  {
+    std::lock_guard op(e->m);
+    {
+      std::lock_guard lock(e->state_mutex);
+      if (!e->c.state.running()) return;
+      e->c.state.status = "exited";
+      e->c.state.exit_code = status.exit_code;
+      e->c.state.oom_killed = status.oom_killed;
+      e->c.state.finished_at = status.finished_at.empty() ? rfc3339_now() : status.finished_at;
+      e->c.state.error = status.error;
+      e->c.state.pid = 0;
+    }
+    if (auto r = cleanup_after_exit(*e); !r) logger("container")->warn("clean up {}: {}", e->c.id, r.error().message);
+    c = e->c;
+    // Restart policies (Docker's): always / unless-stopped / on-failure[:N],
+    // not after a user's stop; delays double from 100 ms.
+    const auto& policy = object_at(c.host_config(), "RestartPolicy");
+    std::string pname = string_at(policy, "Name");
+    std::int64_t max = int_at(policy, "MaximumRetryCount");
+    auto_remove = bool_at(c.host_config(), "AutoRemove");
+    if (!c.state.stopped_by_user && !auto_remove) {
+      if (pname == "always" || pname == "unless-stopped") restart = true;
+      if (pname == "on-failure" && c.state.exit_code != 0 && (max == 0 || c.state.restart_count < max)) restart = true;
+    }
+    if (restart) {
+      std::lock_guard lock(e->state_mutex);
+      e->c.state.status = "restarting";
+      e->c.state.restart_count++;
+      delay_ms = 100 << std::min(e->c.state.restart_count - 1, 10);
+      c = e->c;
+    }
+    (void)save(c);
+    {
+      std::lock_guard lock(e->state_mutex);
+      ++e->exits;
+    }
+    e->changed.notify_all();
+  }
+  emit("die", c, {{"exitCode", std::to_string(status.exit_code)}});
+  if (status.oom_killed) emit("oom", c);
+  if (auto_remove) {
+    if (auto r = remove(c.id, true, true); !r) logger("container")->warn("auto-remove {}: {}", c.id, r.error().message);
+    return;
+  }
+  if (restart) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    std::lock_guard op(e->m);
+    {
+      std::lock_guard lock(e->state_mutex);
+      if (e->c.state.status != "restarting" || e->removed) return;
+    }
+    if (auto r = start_locked(*e); !r) {
+      logger("container")->warn("restart {}: {}", c.id, r.error().message);
+      std::lock_guard lock(e->state_mutex);
+      e->c.state.status = "exited";
+      (void)save(e->c);
+    }
+  }
+}
+
+// --- stop / kill / wait --------------------------------------------------------
+
+Result<void> ContainerManager::kill(const std::string& name, const std::string& signal) {
+  BERTH_TRY(auto e, find(name));
+  BERTH_TRY(int sig, parse_signal(signal));
+  std::lock_guard op(e->m);
+  std::string id;
+  {
+    std::lock_guard lock(e->state_mutex);
+    id = e->c.id;
+    if (!e->c.state.running()) {
+      return make_error(Errc::conflict, "Cannot kill container: " + name + ": Container " + id + " is not running");
+    }
+    if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT) e->c.state.stopped_by_user = true;
+    (void)save(e->c);
+  }
+  Container c;
+  {
+    std::lock_guard lock(e->state_mutex);
+    c = e->c;
+  }
+  emit("kill", c, {{"signal", std::to_string(sig)}});
+  return Shim(state_dir(id)).kill(sig);
+}
+
+Result<void> ContainerManager::stop(const std::string& name, std::optional<int> timeout,
+                                    std::optional<std::string> signal, bool* was_running) {
+  BERTH_TRY(auto e, find(name));
+  std::string id;
+  std::uint64_t exits;
+  int sig = SIGTERM;
+  {
+    std::lock_guard op(e->m);
+    std::lock_guard lock(e->state_mutex);
+    id = e->c.id;
+    if (was_running != nullptr) *was_running = e->c.state.running();
+    if (!e->c.state.running()) return ok();
+    e->c.state.stopped_by_user = true;
+    if (e->c.state.status == "restarting") {
+      e->c.state.status = "exited";
+      (void)save(e->c);
+      return ok();
+    }
+    (void)save(e->c);
+    exits = e->exits;
+    std::string s = signal.value_or(string_at(e->c.container_config(), "StopSignal"));
+    if (!s.empty()) {
+      auto parsed = parse_signal(s);
+      if (!parsed) return std::move(parsed).error();
+      sig = parsed.value();
+    }
+    if (!timeout) {
+      auto t = int_at(e->c.container_config(), "StopTimeout", -1);
+      timeout = t >= 0 ? static_cast<int>(t) : 10;
+    }
+  }
+  Shim shim(state_dir(id));
+  if (e->c.state.status == "paused") (void)unpause(id);
+  (void)shim.kill(sig);
+  auto exited = [&] { return e->exits > exits; };
+  {
+    std::unique_lock lock(e->state_mutex);
+    if (*timeout < 0 ? (e->changed.wait(lock, exited), true)
+                     : e->changed.wait_for(lock, std::chrono::seconds(*timeout), exited)) {
+      return ok();
+    }
+  }
+  (void)shim.kill(SIGKILL);
+  std::unique_lock lock(e->state_mutex);
+  if (!e->changed.wait_for(lock, std::chrono::seconds(30), exited)) {
+    return make_error(Errc::internal, "container " + id + " did not exit after SIGKILL");
+  }
+  return ok();
+}
+
+Result<void> ContainerManager::restart(const std::string& name, std::optional<int> timeout) {
+  BERTH_TRY(stop(name, timeout, std::nullopt));
+  BERTH_TRY(auto e, find(name));
+  {
+    std::lock_guard lock(e->state_mutex);
+    e->c.state.stopped_by_user = false;
+  }
+  auto r = start(name);
+  if (!r && r.error().code == Errc::already_exists) return ok();
+  return r;
+}
+
+Result<State> ContainerManager::wait(const std::string& name, WaitCondition condition,
+                                     const std::function<bool()>& cancelled) {
+  BERTH_TRY(auto e, find(name));
+  std::unique_lock lock(e->state_mutex);
+  std::uint64_t exits = e->exits;
+  auto done = [&] {
+    switch (condition) {
+      case WaitCondition::not_running:
+        return !e->c.state.running() || e->c.state.status == "restarting";
+      case WaitCondition::next_exit:
+        return e->exits > exits;
+      case WaitCondition::removed:
+        return e->removed;
+    }
+    return true;
+  };
+  while (!done()) {
+    e->changed.wait_for(lock, std::chrono::milliseconds(200));
+    if (cancelled && cancelled()) return make_error(Errc::unavailable, "wait cancelled: the client went away");
+  }
+  return e->c.state;
+}
+
+Result<void> ContainerManager::pause(const std::string& name) {
+  BERTH_TRY(auto e, find(name));
+  std::lock_guard op(e->m);
+  std::lock_guard lock(e->state_mutex);
+  if (e->c.state.status == "paused") return make_error(Errc::conflict, "Container " + e->c.id + " is already paused");
+  if (!e->c.state.running()) return make_error(Errc::conflict, "Container " + e->c.id + " is not running");
+  BERTH_TRY(auto cg, cgroup_path(bundle_dir(e->c.id)));
+  BERTH_TRY(runtime::cgroups::freeze(cg, true));
+  e->c.state.status = "paused";
+  BERTH_TRY(save(e->c));
+  emit("pause", e->c);
+  return ok();
+}
+
+Result<void> ContainerManager::unpause(const std::string& name) {
+  BERTH_TRY(auto e, find(name));
+  std::lock_guard lock(e->state_mutex);
+  if (e->c.state.status != "paused") return make_error(Errc::conflict, "Container " + e->c.id + " is not paused");
+  BERTH_TRY(auto cg, cgroup_path(bundle_dir(e->c.id)));
+  BERTH_TRY(runtime::cgroups::freeze(cg, false));
+  e->c.state.status = "running";
+  BERTH_TRY(save(e->c));
+  emit("unpause", e->c);
+  return ok();
+}
+
+// --- remove / rename -----------------------------------------------------------
+
+Result<void> ContainerManager::remove(const std::string& name, bool force, bool volumes) {
+  (void)volumes;  // anonymous volumes come with the volumes issue
+  BERTH_TRY(auto e, find(name));
+  std::string id;
+  {
+    std::lock_guard lock(e->state_mutex);
+    id = e->c.id;
+    if (e->c.state.status == "removing") {
+      return make_error(Errc::conflict, "removal of container " + id + " is already in progress");
+    }
+    if (e->c.state.running() && !force) {
+      return make_error(Errc::conflict, "You cannot remove a " + e->c.state.status + " container " + id +
+                                            ". Stop the container before attempting removal or force remove");
+    }
+  }
+  if (force) {
+    bool running = false;
+    {
+      std::lock_guard lock(e->state_mutex);
+      running = e->c.state.running();
+    }
+    if (running) {
+      BERTH_TRY(stop(id, 0, std::string("SIGKILL")));
+    }
+  }
+  std::lock_guard op(e->m);
+  Container c;
+  {
+    std::lock_guard lock(e->state_mutex);
+    if (e->c.state.running()) return make_error(Errc::conflict, "container " + id + " started again while being removed");
+    e->c.state.status = "removing";
+    c = e->c;
+  }
+  (void)save(c);
+  (void)cleanup_after_exit(*e);
+  std::error_code ec;
+  fs::remove_all(state_dir(id), ec);
+  const StorageDriver* driver = images_.driver();
+  if (driver != nullptr && driver->exists(id)) {
+    if (auto r = driver->remove(id); !r) {
+      std::lock_guard lock(e->state_mutex);
+      e->c.state.status = "dead";
+      e->c.state.error = r.error().message;
+      (void)save(e->c);
+      return std::move(r).error();
+    }
+  }
+  fs::remove_all(container_dir(id), ec);
+  BERTH_TRY(guard("delete container " + id, [&] {
+    db_.with_db([&](SQLite::Database& db) {
+      SQLite::Statement q(db, "DELETE FROM containers WHERE id = ?");
+      q.bind(1, id);
+      q.exec();
+    });
+  }));
+  {
+    std::lock_guard lock(mutex_);
+    entries_.erase(id);
+  }
+  {
+    std::lock_guard lock(e->state_mutex);
+    e->removed = true;
+  }
+  e->changed.notify_all();
+  if (e->monitor.joinable()) {
+    if (e->monitor.get_id() == std::this_thread::get_id()) {
+      e->monitor.detach();
+    } else {
+      e->monitor.join();
+    }
+  }
+  emit("destroy", c);
+  return ok();
+}
+
+Result<void> ContainerManager::rename(const std::string& name, const std::string& new_name_in) {
+  BERTH_TRY(auto e, find(name));
+  static const std::regex valid("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
+  if (new_name_in.empty()) return make_error(Errc::invalid_argument, "Neither old nor new names may be empty");
+  if (!std::regex_match(new_name_in, valid)) {
+    return make_error(Errc::invalid_argument,
+                      "Invalid container name (" + new_name_in + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  }
+  std::string new_name = new_name_in.starts_with("/") ? new_name_in : "/" + new_name_in;
+  std::lock_guard lock(mutex_);
+  for (auto& [id, other] : entries_) {
+    if (other != e && other->c.name == new_name) {
+      return make_error(Errc::conflict, "Conflict. The container name \"" + new_name +
+                                            "\" is already in use by container \"" + id +
+                                            "\". You have to remove (or rename) that container to be able to reuse "
+                                            "that name.");
+    }
+  }
+  std::lock_guard state(e->state_mutex);
+  if (e->c.name == new_name) {
+    return make_error(Errc::invalid_argument, "Renaming a container with the same name as its current name");
+  }
+  std::string old = e->c.name;
+  e->c.name = new_name;
+  if (auto r = save(e->c); !r) {
+    e->c.name = old;
+    return std::move(r).error();
+  }
+  emit("rename", e->c, {{"oldName", old}});
+  return ok();
+}
+
+// --- attach / resize / logs -------------------------------------------------------
+
+Result<void> ContainerManager::resize(const std::string& name, int height, int width) {
+  BERTH_TRY(auto e, find(name));
+  std::string id;
+  {
+    std::lock_guard lock(e->state_mutex);
+    id = e->c.id;
+    if (!e->c.state.running()) return make_error(Errc::conflict, "Container " + id + " is not running");
+  }
+  return Shim(state_dir(id)).resize(height, width);
+}
+
+Result<std::uint64_t> ContainerManager::expect_attach(const std::string& name) {
+  BERTH_TRY(auto e, find(name));
+  std::lock_guard lock(e->state_mutex);
+  ++e->attaches_expected;
+  return e->starts;
+}
+
+void ContainerManager::forget_attach(const std::string& name) {
+  auto e = find(name);
+  if (!e) return;
+  std::lock_guard lock(e.value()->state_mutex);
+  if (e.value()->attaches_expected > 0) --e.value()->attaches_expected;
+}
+
+Result<bool> ContainerManager::wait_started(const std::string& name, std::uint64_t after_starts,
+                                            std::chrono::milliseconds timeout) {
+  BERTH_TRY(auto e, find(name));
+  std::unique_lock lock(e->state_mutex);
+  bool started = e->changed.wait_for(lock, timeout, [&] { return e->removed || e->starts > after_starts; });
+  if (e->removed) return make_error(Errc::not_found, not_found_message(name));
+  return started;
+}
+
+Result<FrameStream> ContainerManager::attach(const std::string& name, bool in, bool out, bool err, bool replay) {
+  BERTH_TRY(auto e, find(name));
+  std::string id;
+  {
+    std::lock_guard lock(e->state_mutex);
+    id = e->c.id;
+    if (!e->c.state.running()) return make_error(Errc::conflict, "You cannot attach to a stopped container, start it first");
+    if (e->c.state.status == "paused") return make_error(Errc::conflict, "You cannot attach to a paused container, unpause it first");
+  }
+  return Shim(state_dir(id)).attach(in, out, err, replay);
+}
+
+Result<void> ContainerManager::logs(const std::string& name, const LogsOptions& options,
+                                    const std::function<bool(const LogRecord&)>& on_record,
+                                    const std::function<bool()>& stopped) {
+  BERTH_TRY(auto e, find(name));
+  Container c;
+  {
+    std::lock_guard lock(e->state_mutex);
+    c = e->c;
+  }
+  BERTH_TRY(auto driver, log_driver_for(c));
+  if (!driver->can_read()) {
+    return make_error(Errc::unsupported, "configured logging driver does not support reading");
+  }
+  LogReadOptions o{options.since_unix_nano, options.until_unix_nano, options.tail, options.follow};
+  // Following ends when the container stops and everything was read.
+  auto done = [&] {
+    if (stopped && stopped()) return true;
+    std::lock_guard lock(e->state_mutex);
+    return !e->c.state.running() || e->removed;
+  };
+  return driver->read(log_info(c), o, on_record, options.follow ? std::function<bool()>(done) : stopped);
+}
+
+// --- exec -------------------------------------------------------------------
+
+Result<std::string> ContainerManager::exec_create(const std::string& name, const json::object& config) {
+  BERTH_TRY(auto e, find(name));
+  Container c;
+  {
+    std::lock_guard lock(e->state_mutex);
+    c = e->c;
+  }
+  if (!c.state.running()) return make_error(Errc::conflict, "Container " + c.id + " is not running");
+  if (c.state.status == "paused") return make_error(Errc::conflict, "Container " + c.id + " is paused, unpause the container before exec");
+  const auto* cmd = config.if_contains("Cmd");
+  if (cmd == nullptr || !cmd->is_array() || cmd->get_array().empty()) {
+    return make_error(Errc::invalid_argument, "No exec command specified");
+  }
+  ExecInstance x;
+  x.id = random_id();
+  x.container_id = c.id;
+  x.config = config;
+  std::lock_guard lock(mutex_);
+  execs_[x.id] = x;
+  return x.id;
+}
+
+Result<ExecInstance> ContainerManager::exec_get(const std::string& exec_id) {
+  std::lock_guard lock(mutex_);
+  auto it = execs_.find(exec_id);
+  if (it == execs_.end()) return make_error(Errc::not_found, "No such exec instance: " + exec_id);
+  return it->second;
+}
+
+Result<FrameStream> ContainerManager::exec_start(const std::string& exec_id) {
+  BERTH_TRY(auto x, exec_get(exec_id));
+  if (x.running || x.has_exit) return make_error(Errc::conflict, "Error: Exec command " + exec_id + " has already run");
+  BERTH_TRY(auto c, get(x.container_id));
+  if (!c.state.running()) return make_error(Errc::conflict, "Container " + c.id + " is not running");
+  BERTH_TRY(auto process, exec_process(bundle_dir(c.id), x.config));
+  bool in = bool_at(x.config, "AttachStdin"), out = bool_at(x.config, "AttachStdout"),
+       err = bool_at(x.config, "AttachStderr");
+  pid_t pid = 0;
+  BERTH_TRY(auto stream, Shim(state_dir(c.id)).exec(exec_id, process, in, out, err, &pid));
+  std::lock_guard lock(mutex_);
+  auto& rec = execs_[exec_id];
+  rec.running = true;
+  rec.pid = pid;
+  emit("exec_start", c, {{"execID", exec_id}});
+  return stream;
+}
+
+void ContainerManager::exec_finished(const std::string& exec_id, int exit_code) {
+  std::lock_guard lock(mutex_);
+  auto it = execs_.find(exec_id);
+  if (it == execs_.end()) return;
+  it->second.running = false;
+  it->second.has_exit = true;
+  it->second.exit_code = exit_code;
+  it->second.pid = 0;
+}
+
+Result<void> ContainerManager::exec_resize(const std::string& exec_id, int height, int width) {
+  BERTH_TRY(auto x, exec_get(exec_id));
+  return Shim(state_dir(x.container_id)).resize(height, width, exec_id);
+}
+
+// --- restore ------------------------------------------------------------------
+
+Result<void> ContainerManager::restore() {
+  BERTH_TRY(auto rows, guard("load containers", [&] {
+    return db_.with_db([&](SQLite::Database& db) {
+      std::vector<Container> out;
+      SQLite::Statement q(db, "SELECT id, name, image_id, created, config, state FROM containers");
+      while (q.executeStep()) {
+        Container c;
+        c.id = q.getColumn(0).getString();
+        c.name = q.getColumn(1).getString();
+        c.image_id = q.getColumn(2).getString();
+        c.created = q.getColumn(3).getString();
+        json::error_code ec;
+        auto cfg = json::parse(q.getColumn(4).getString(), ec);
+        if (!ec && cfg.is_object()) c.config = cfg.get_object();
+        auto st = json::parse(q.getColumn(5).getString(), ec);
+        if (!ec) c.state = State::from_json(st);
+        out.push_back(std::move(c));
+      }
+      return out;
+    });
+  }));
+  const StorageDriver* driver = images_.driver();
+  std::vector<std::shared_ptr<Entry>> to_start;
+  for (auto& c : rows) {
+    auto e = std::make_shared<Entry>();
+    e->c = c;
+    {
+      std::lock_guard lock(mutex_);
+      entries_[c.id] = e;
+    }
+    Shim shim(state_dir(c.id));
+    if (c.state.running() && shim.alive()) {
+      // Still running: take the layer reference again and watch it.
+      if (driver != nullptr) (void)driver->get(c.id);
+      e->monitor = std::thread([this, e] { monitor(e); });
+      continue;
+    }
+    if (c.state.running()) {
+      ExitStatus s;
+      if (auto rec = shim.recorded_exit()) {
+        s = *rec;
+      } else {
+        s.exit_code = 255;
+        s.finished_at = rfc3339_now();
+        s.error = "container's shim is gone; the container was lost while the daemon was down";
+      }
+      std::string rootfs = bundle_dir(c.id) + "/rootfs";
+      (void)unmount_all_under(rootfs);
+      {
+        std::lock_guard lock(e->state_mutex);
+        e->c.state.status = "exited";
+        e->c.state.exit_code = s.exit_code;
+        e->c.state.oom_killed = s.oom_killed;
+        e->c.state.finished_at = s.finished_at;
+        e->c.state.error = s.error;
+        e->c.state.pid = 0;
+      }
+      (void)save(e->c);
+    } else if (c.state.status == "removing" || c.state.status == "creating") {
+      // Interrupted: finish the removal.
+      (void)remove(c.id, true, false);
+      continue;
+    } else {
+      (void)unmount_all_under(bundle_dir(c.id) + "/rootfs");
+    }
+    const auto& policy = object_at(e->c.host_config(), "RestartPolicy");
+    std::string pname = string_at(policy, "Name");
+    if (bool_at(e->c.host_config(), "AutoRemove") && e->c.state.status == "exited") {
+      (void)remove(c.id, true, false);
+      continue;
+    }
+    if (pname == "always" || (pname == "unless-stopped" && !e->c.state.stopped_by_user)) to_start.push_back(e);
+  }
+  for (auto& e : to_start) {
+    std::lock_guard op(e->m);
+    if (auto r = start_locked(*e); !r) logger("container")->warn("restart {}: {}", e->c.id, r.error().message);
+  }
+  return ok();
+}
+
+}  // namespace berth::core::container

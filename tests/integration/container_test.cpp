@@ -1,0 +1,156 @@
+// Containers through a real berthd, driven by the real docker CLIs (20.10 and
+// 28.x) and berth: run, exit codes, detached containers with logs, stop and
+// rm, exec, isolation defaults, and containers that outlive a daemon killed
+// with SIGKILL.
+#include "docker_clients.hpp"
+#include "harness.hpp"
+#include "../support/image_builder.hpp"
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+namespace berth::testing {
+namespace {
+
+constexpr const char* kImage = "berth-test/busybox:latest";
+
+class Containers : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    start_daemon();
+    ASSERT_TRUE(daemon_->started()) << daemon_->log();
+    write_file(work_ / "busybox.tar", docker_archive({busybox_image(kImage)}));
+    auto load = daemon_->berth({"load", "-i", work_ / "busybox.tar"});
+    ASSERT_EQ(load.exit_code, 0) << load.err << daemon_->log();
+  }
+
+  void TearDown() override {
+    // Containers outlive the daemon by design: remove them while it runs.
+    if (daemon_ && daemon_->started()) {
+      auto ids = docker({"ps", "-aq"});
+      for (std::size_t pos = 0; pos < ids.out.size();) {
+        auto nl = ids.out.find('\n', pos);
+        std::string id = ids.out.substr(pos, nl - pos);
+        if (!id.empty()) docker({"rm", "-f", id});
+        if (nl == std::string::npos) break;
+        pos = nl + 1;
+      }
+    }
+  }
+
+  void start_daemon() {
+    daemon_.reset();
+    daemon_ = std::make_unique<Daemon>(Daemon::Options{.args = {"--storage-driver", "overlay"}, .root = root_.path()});
+  }
+
+  CommandResult docker(std::vector<std::string> args, const std::string& input = {}) {
+    args.insert(args.begin(), {GetParam(), "-H", daemon_->host()});
+    return run(args, {{"DOCKER_CONFIG", work_.path()}, {"DOCKER_HOST", ""}}, input, std::chrono::seconds(60));
+  }
+
+  TempDir work_{"containers"};
+  TempDir root_{"containers-daemon"};
+  std::unique_ptr<Daemon> daemon_;
+};
+
+TEST_P(Containers, RunEchoRemovesTheContainer) {
+  auto r = docker({"run", "--rm", kImage, "echo", "hi"});
+  EXPECT_EQ(r.exit_code, 0) << r.err << daemon_->log();
+  EXPECT_EQ(r.out, "hi\n");
+  EXPECT_EQ(docker({"ps", "-aq"}).out, "");
+}
+
+TEST_P(Containers, ExitCodesAndMissingCommands) {
+  auto three = docker({"run", "--rm", kImage, "sh", "-c", "echo out; echo err >&2; exit 3"});
+  EXPECT_EQ(three.exit_code, 3) << three.err;
+  EXPECT_EQ(three.out, "out\n");
+  EXPECT_NE(three.err.find("err\n"), std::string::npos) << three.err;
+  auto missing = docker({"run", "--rm", kImage, "nosuchcommand"});
+  EXPECT_EQ(missing.exit_code, 127) << missing.err;
+  EXPECT_NE(missing.err.find("executable file not found"), std::string::npos) << missing.err;
+  auto no_image = docker({"create", "127.0.0.1:1/berth-test/none"});
+  EXPECT_NE(no_image.exit_code, 0);
+}
+
+TEST_P(Containers, DetachedContainerLogsStopsAndIsRemoved) {
+  auto started = docker({"run", "-d", "--name", "berth-test-ticker", kImage, "sh", "-c",
+                         "trap 'echo bye; exit 0' TERM; echo hello; while true; do sleep 0.1; done"});
+  ASSERT_EQ(started.exit_code, 0) << started.err << daemon_->log();
+  std::string id = started.out.substr(0, 64);
+  std::string logs;
+  for (int i = 0; i < 50 && logs.find("hello") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    logs = docker({"logs", "berth-test-ticker"}).out;
+  }
+  EXPECT_EQ(logs, "hello\n");
+  auto ps = docker({"ps", "--format", "{{.Names}} {{.Status}}"});
+  EXPECT_NE(ps.out.find("berth-test-ticker Up"), std::string::npos) << ps.out;
+  auto stop = docker({"stop", "berth-test-ticker"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  auto state = docker({"inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", id});
+  EXPECT_EQ(state.out, "exited 0\n") << state.err;
+  EXPECT_NE(docker({"logs", id}).out.find("bye"), std::string::npos);
+  auto rm = docker({"rm", "berth-test-ticker"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_EQ(docker({"ps", "-aq"}).out, "");
+}
+
+TEST_P(Containers, IsolationDefaultsLikeDocker) {
+  auto r = docker({"run", "--rm", kImage, "sh", "-c",
+                   "cat /proc/1/cmdline | tr '\\0' ' '; echo; hostname; grep CapEff /proc/self/status; "
+                   "ls /proc | grep -c '^[0-9]'"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << daemon_->log();
+  EXPECT_NE(r.out.find("sh -c "), std::string::npos) << r.out;
+  // Docker's default capability set.
+  EXPECT_NE(r.out.find("CapEff:\t00000000a80425fb"), std::string::npos) << r.out;
+  auto priv = docker({"run", "--rm", "--privileged", kImage, "grep", "CapEff", "/proc/self/status"});
+  EXPECT_EQ(priv.exit_code, 0) << priv.err;
+  EXPECT_EQ(priv.out.find("00000000a80425fb"), std::string::npos) << priv.out;
+}
+
+TEST_P(Containers, ExecRunsInsideARunningContainer) {
+  auto started = docker({"run", "-d", kImage, "sleep", "30"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  std::string id = started.out.substr(0, 12);
+  auto exec = docker({"exec", id, "sh", "-c", "echo from-exec; exit 4"});
+  EXPECT_EQ(exec.exit_code, 4) << exec.err;
+  EXPECT_EQ(exec.out, "from-exec\n");
+  auto pid1 = docker({"exec", id, "cat", "/proc/1/cmdline"});
+  EXPECT_EQ(pid1.out.substr(0, 5), std::string("sleep", 5));
+}
+
+TEST_P(Containers, ContainersSurviveADaemonKilledWithSigkill) {
+  auto started = docker({"run", "-d", kImage, "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  std::string id = started.out.substr(0, 64);
+  ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  start_daemon();
+  ASSERT_TRUE(daemon_->started()) << daemon_->log();
+  auto state = docker({"inspect", "-f", "{{.State.Status}}", id});
+  EXPECT_EQ(state.out, "running\n") << state.err << daemon_->log();
+  // No gap in the log while the daemon was away.
+  auto logs = docker({"logs", id}).out;
+  int last = -1;
+  bool gap = false;
+  for (std::size_t pos = 0; (pos = logs.find("tick ", pos)) != std::string::npos; pos += 5) {
+    int n = std::atoi(logs.c_str() + pos + 5);
+    gap = gap || n != last + 1;
+    last = n;
+  }
+  EXPECT_FALSE(gap) << logs;
+  EXPECT_GT(last, 4) << logs;
+  auto stop = docker({"stop", "-t", "1", id});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_EQ(docker({"inspect", "-f", "{{.State.Status}}", id}).out, "exited\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Clients, Containers, kDockerClients, docker_client_name);
+
+}  // namespace
+}  // namespace berth::testing
