@@ -99,7 +99,7 @@ def default_dockerd():
     return shutil.which("dockerd") or "/usr/sbin/dockerd"
 
 
-def peers(berthd, dockerd, berth_args=()):
+def peers(berthd, dockerd, berth_args=(), docker_args=()):
     """berthd, and dockerd when installed. dockerd runs with networking off
     so it leaves the host's bridges and firewall alone."""
     out = [Peer("berth", lambda root, sock: [
@@ -110,7 +110,7 @@ def peers(berthd, dockerd, berth_args=()):
             dockerd, "--data-root", root + "/data", "--exec-root", root + "/exec",
             "-H", "unix://" + sock, "--pidfile", root + "/docker.pid", "--bridge=none",
             "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
-            "--log-level", "error"]))
+            "--log-level", "error", *docker_args]))
     return out
 
 

@@ -33,14 +33,6 @@ std::string base64_encode(std::string_view data, int options) {
   return out.str();
 }
 
-std::string base64_decode(const std::string& text) {
-  std::istringstream in(text);
-  Poco::Base64Decoder decoder(in);
-  std::ostringstream out;
-  out << decoder.rdbuf();
-  return out.str();
-}
-
 // config.json as a JSON object; an absent file is an empty one.
 json::object load_config() {
   std::string path = config_file_path();
@@ -116,6 +108,14 @@ void save_config(const json::object& config) {
 }
 
 }  // namespace
+
+std::string base64_decode(const std::string& text) {
+  std::istringstream in(text);
+  Poco::Base64Decoder decoder(in);
+  std::ostringstream out;
+  out << decoder.rdbuf();
+  return out.str();
+}
 
 std::string config_dir() {
   if (const char* dir = std::getenv("BERTH_CONFIG"); dir != nullptr && *dir != '\0') return dir;

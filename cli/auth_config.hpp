@@ -66,4 +66,7 @@ std::string registry_auth_header(const std::string& registry);
 // "serveraddress" = auth.server: the header value for given credentials.
 std::string encode_auth_header(const StoredAuth& auth);
 
+// Decodes standard base64 (also used for cp's path stat header).
+std::string base64_decode(const std::string& text);
+
 }  // namespace berth::cli

@@ -172,6 +172,7 @@ Response Client::send(const std::string& method, const std::string& target, cons
     out.body = text.str();
     out.api_version = res.get("Api-Version", "");
     out.content_type = res.getContentType();
+    out.path_stat = res.get("X-Docker-Container-Path-Stat", "");
   } catch (const Poco::Exception& e) {
     cannot_connect(options_.host, e.displayText());
   }
@@ -225,6 +226,7 @@ Response Client::stream(const StreamRequest& request, const BodySink& sink) {
     head.status = static_cast<int>(res.getStatus());
     head.api_version = res.get("Api-Version", "");
     head.content_type = res.getContentType();
+    head.path_stat = res.get("X-Docker-Container-Path-Stat", "");
     bool ok = head.status >= 200 && head.status < 300;
     std::uint64_t received = 0;
     // peek() waits for at least one byte; readsome() then takes what that
@@ -571,6 +573,7 @@ std::unique_ptr<Connection> Client::open(const OpenRequest& request) {
   impl->head.status = status;
   impl->head.api_version = impl->response.get("Api-Version", "");
   impl->head.content_type = impl->response.getContentType();
+  impl->head.path_stat = impl->response.get("X-Docker-Container-Path-Stat", "");
   impl->hijacked = request.upgrade && (status == 101 || status == 200);
   return std::make_unique<Connection>(std::move(impl));
 }

@@ -47,6 +47,7 @@ struct Response {
   std::string body;
   std::string api_version;   // the Api-Version header
   std::string content_type;  // the Content-Type header
+  std::string path_stat;     // the X-Docker-Container-Path-Stat header (cp)
 };
 
 // A request whose body is read from a stream as it is sent, so an upload of

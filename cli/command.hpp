@@ -132,8 +132,10 @@ void add_info_command(CLI::App& app, Context& ctx);
 void add_plugin_command(CLI::App& app, Context& ctx);
 // berth login and berth logout (login.cpp).
 void add_login_commands(CLI::App& app, Context& ctx);
-// berth system df (system.cpp).
+// berth system df (system.cpp); berth events and system events.
 void add_system_commands(CLI::App& app, Context& ctx);
+// berth events on the subcommand it is given (events.cpp).
+void configure_events(CLI::App& cmd, Context& ctx);
 
 // One image as Docker's imageContext presents it (images.cpp), from an
 // ImageSummary of the API: every field a string ("Repository", "Tag", "ID",
@@ -187,6 +189,7 @@ void configure_rm(CLI::App& cmd, Context& ctx);                   // rm.cpp
 void configure_wait(CLI::App& cmd, Context& ctx);                 // wait.cpp
 void configure_rename(CLI::App& cmd, Context& ctx);               // wait.cpp
 void configure_top(CLI::App& cmd, Context& ctx);                  // wait.cpp
+void configure_stats(CLI::App& cmd, Context& ctx);                // stats.cpp
 void configure_container_prune(CLI::App& cmd, Context& ctx);      // container_prune.cpp
 void configure_inspect(CLI::App& cmd, Context& ctx);              // inspect.cpp
 void configure_container_inspect(CLI::App& cmd, Context& ctx);    // inspect.cpp
@@ -195,5 +198,6 @@ void configure_diff(CLI::App& cmd, Context& ctx);                 // container_e
 void configure_export(CLI::App& cmd, Context& ctx);               // container_extra.cpp
 void configure_update(CLI::App& cmd, Context& ctx);               // container_extra.cpp
 void configure_commit(CLI::App& cmd, Context& ctx);               // container_extra.cpp
+void configure_cp(CLI::App& cmd, Context& ctx);                   // cp.cpp
 
 }  // namespace berth::cli

@@ -223,6 +223,8 @@ void add_system_commands(CLI::App& app, Context& ctx) {
   df_cmd->add_option("--format", o->format,
                      "Format output: \"table\", \"json\", \"table TEMPLATE\" or a Go template");
   df_cmd->callback([&ctx, o] { df(ctx, *o); });
+  configure_events(*system->add_subcommand("events", "Get real time events from the server"), ctx);
+  configure_events(*app.add_subcommand("events", "Get real time events from the server"), ctx);
 }
 
 }  // namespace berth::cli

@@ -34,7 +34,25 @@ fi
 export BERTH_HOST="unix://$sock"
 "$bin/berth" version
 echo
-"$bin/berth" plugin ls
+
+# A first image made here, from Debian's busybox-static (nothing is
+# downloaded): the busybox binary and its applet links, imported as
+# busybox:latest, so `berth run -it busybox sh` works offline.
+if ! "$bin/berth" image inspect busybox:latest >/dev/null 2>&1; then
+  rootfs=$(mktemp -d)
+  trap 'rm -rf "$rootfs"' EXIT
+  mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/root"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  "$rootfs/bin/busybox" --install -s "$rootfs/bin"
+  # Absolute links would point at the host's /bin/busybox path: make them relative.
+  for link in "$rootfs"/bin/*; do [ -L "$link" ] && ln -sf busybox "$link"; done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$rootfs/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+  tar -C "$rootfs" -cf - . | "$bin/berth" import -c 'CMD ["sh"]' - busybox:latest
+fi
+
+echo "A first container:"
+"$bin/berth" run --rm busybox:latest echo "hello from a berth container"
 echo
-echo "Try: $bin/berth info    (BERTH_HOST=$BERTH_HOST)"
-echo "     docker -H $BERTH_HOST version"
+echo "Try: $bin/berth run -it busybox sh    (BERTH_HOST=$BERTH_HOST)"
+echo "     docker -H $BERTH_HOST ps -a"

@@ -16,7 +16,6 @@ int slot(int stream) { return stream == BERTH_LOG_STDERR ? 1 : 0; }
 Result<std::unique_ptr<ContainerLog>> ContainerLog::open(const core::container::ShimOptions& options) {
   std::unique_ptr<ContainerLog> log(new ContainerLog());
   const std::string& id = options.log_driver;
-  if (id == "none") return log;
 
   core::DriverConfig config;
   config.options_json["log/" + id] = options.log_driver_config_json;

@@ -26,8 +26,8 @@ class ContainerLog {
   // Docker's copier buffer: longer lines are split into partial records.
   static constexpr std::size_t kMaxRecord = 16 * 1024;
 
-  // Loads the options' log driver and opens the container's log. The driver
-  // "none" gives a log that drops everything.
+  // Loads the options' log driver and opens the container's log ("none" is a
+  // driver like the others, one that drops everything).
   static Result<std::unique_ptr<ContainerLog>> open(const core::container::ShimOptions& options);
   ~ContainerLog();
 

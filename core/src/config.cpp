@@ -51,6 +51,30 @@ Result<std::vector<std::string>> get_driver_names(const json::value& v, std::str
   return names;
 }
 
+// "runtimes": {"<name>": {"path": "...", "runtimeArgs": ["..."]}}.
+Result<std::map<std::string, RuntimeConfig>> get_runtimes(const json::value& v) {
+  if (!v.is_object()) return invalid("\"runtimes\" must be an object");
+  std::map<std::string, RuntimeConfig> out;
+  for (const auto& [name, value] : v.get_object()) {
+    std::string where = "runtimes." + std::string(name);
+    if (name == "native") return invalid("\"" + where + "\": the name native is reserved for the built-in runtime");
+    if (!value.is_object()) return invalid("\"" + where + "\" must be an object");
+    RuntimeConfig rt;
+    for (const auto& [key, field] : value.get_object()) {
+      if (key == "path") {
+        BERTH_TRY(rt.path, get_string(field, where + ".path"));
+      } else if (key == "runtimeArgs") {
+        BERTH_TRY(rt.args, get_strings(field, where + ".runtimeArgs"));
+      } else {
+        return invalid("unknown key \"" + where + "." + std::string(key) + "\"");
+      }
+    }
+    if (rt.path.empty()) return invalid("\"" + where + ".path\" must be set");
+    out.emplace(name, std::move(rt));
+  }
+  return out;
+}
+
 Result<DriverConfig> get_drivers(const json::value& v) {
   if (!v.is_object()) return invalid("\"drivers\" must be an object");
   DriverConfig out;
@@ -138,6 +162,8 @@ Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view fi
       BERTH_TRY(layer.exec_root, get_string(v, key));
     } else if (key == "cgroup-parent") {
       BERTH_TRY(layer.cgroup_parent, get_string(v, key));
+    } else if (key == "userns-remap") {
+      BERTH_TRY(layer.userns_remap, get_string(v, key));
     } else if (key == "hosts") {
       BERTH_TRY(layer.hosts, get_strings(v, key));
     } else if (key == "plugin-dirs") {
@@ -146,6 +172,13 @@ Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view fi
       BERTH_TRY(layer.storage_driver, get_string(v, key));
     } else if (key == "log-driver") {
       BERTH_TRY(layer.log_driver, get_string(v, key));
+    } else if (key == "log-opts") {
+      if (!v.is_object()) return invalid("\"log-opts\" must be an object of strings");
+      std::map<std::string, std::string> opts;
+      for (const auto& [name, value] : v.get_object()) {
+        BERTH_TRY(opts[std::string(name)], get_string(value, "log-opts." + std::string(name)));
+      }
+      layer.log_opts = std::move(opts);
     } else if (key == "log-level") {
       BERTH_TRY(layer.log_level, get_string(v, key));
     } else if (key == "debug") {
@@ -174,6 +207,10 @@ Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view fi
       layer.max_concurrent_downloads = static_cast<int>(v.get_int64());
     } else if (key == "drivers") {
       BERTH_TRY(layer.drivers, get_drivers(v));
+    } else if (key == "runtimes") {
+      BERTH_TRY(layer.runtimes, get_runtimes(v));
+    } else if (key == "default-runtime") {
+      BERTH_TRY(layer.default_runtime, get_string(v, key));
     } else {
       return invalid("unknown key \"" + std::string(key) + "\"");
     }
@@ -183,6 +220,18 @@ Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view fi
     if (auto r = apply(key, value); !r) return in_file(std::move(r).error());
   }
   return layer;
+}
+
+Result<std::map<std::string, std::string>> parse_log_opts(const std::vector<std::string>& pairs) {
+  std::map<std::string, std::string> opts;
+  for (const auto& pair : pairs) {
+    auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return invalid("invalid --log-opt \"" + pair + "\": want key=value");
+    }
+    opts[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  return opts;
 }
 
 Result<ConfigLayer> load_config_file(const std::string& path, bool must_exist) {
@@ -212,9 +261,13 @@ Result<DaemonConfig> resolve_config(const ConfigLayer& file, const ConfigLayer& 
   pick(cfg.exec_root, file.exec_root, flags.exec_root);
   pick(cfg.storage_driver, file.storage_driver, flags.storage_driver);
   pick(cfg.log_driver, file.log_driver, flags.log_driver);
+  pick(cfg.log_opts, file.log_opts, flags.log_opts);
   pick(cfg.log_level, file.log_level, flags.log_level);
   pick(cfg.pidfile, file.pidfile, flags.pidfile);
   pick(cfg.cgroup_parent, file.cgroup_parent, flags.cgroup_parent);
+  pick(cfg.userns_remap, file.userns_remap, flags.userns_remap);
+  pick(cfg.runtimes, file.runtimes, flags.runtimes);
+  pick(cfg.default_runtime, file.default_runtime, flags.default_runtime);
   pick(cfg.tls.tls, file.tls, flags.tls);
   pick(cfg.tls.verify, file.tls_verify, flags.tls_verify);
   pick(cfg.tls.ca, file.tls_ca, flags.tls_ca);
@@ -246,6 +299,9 @@ Result<DaemonConfig> resolve_config(const ConfigLayer& file, const ConfigLayer& 
     return invalid("cgroup-parent must be a cgroup path without \"..\", got \"" + cfg.cgroup_parent + "\"");
   }
   if (cfg.cgroup_parent.front() != '/') cfg.cgroup_parent.insert(0, "/");
+  if (cfg.default_runtime != "native" && !cfg.runtimes.contains(cfg.default_runtime)) {
+    return invalid("default-runtime \"" + cfg.default_runtime + "\" is not \"native\" or one of \"runtimes\"");
+  }
 
   static const std::set<std::string, std::less<>> levels{"trace", "debug", "info",
                                                          "warn",  "error", "fatal"};

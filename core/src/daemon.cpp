@@ -7,6 +7,10 @@
 #include "berth/core/log.hpp"
 #include "berth/core/plugin_host.hpp"
 #include "berth/core/api/container_routes.hpp"
+#include "berth/core/api/container_fs_routes.hpp"
+#include "berth/core/api/container_resource_routes.hpp"
+#include "berth/core/api/event_routes.hpp"
+#include "berth/core/events.hpp"
 #include "berth/core/container/manager.hpp"
 #include "berth/core/image/content_store.hpp"
 #include "berth/core/image/image_store.hpp"
@@ -37,6 +41,20 @@ namespace berth::core {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The first executable `name` in $PATH, or "".
+std::string find_in_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (std::size_t at = 0; at <= dirs.size();) {
+    auto end = dirs.find(':', at);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(at, end - at) + "/" + name;
+    if (end > at && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    at = end + 1;
+  }
+  return {};
+}
 
 // An exclusive flock on <data-root>/berthd.lock for the daemon's life: the
 // kernel drops it when the process dies, so kill -9 never leaves it stale.
@@ -121,6 +139,7 @@ static std::string shim_path() {
 
 struct Daemon::State {
   DaemonConfig config;
+  events::EventBus events;  // first in, last out: every producer reports to it
   std::unique_ptr<DataRootLock> lock;
   bool wrote_pidfile = false;
   std::unique_ptr<MetadataStore> store;
@@ -133,6 +152,7 @@ struct Daemon::State {
   api::SystemContext system;
   api::Router router;
   std::unique_ptr<api::ApiServer> server;
+  container::UsernsSetup userns;
 
   ~State() {
     // Stop serving before the objects handlers read go away.
@@ -155,12 +175,20 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
                                               std::span<const berth_plugin_entry_fn> builtins) {
   auto s = std::make_unique<State>();
   s->config = std::move(config);
+  // Like Docker, runc is there without configuration when it is installed.
+  if (!s->config.runtimes.contains("runc")) {
+    if (auto runc = find_in_path("runc"); !runc.empty()) s->config.runtimes.emplace("runc", RuntimeConfig{runc, {}});
+  }
   const auto& cfg = s->config;
   auto log = logger("daemon");
 
   BERTH_TRY(make_root(cfg.data_root, fs::perms::owner_all | fs::perms::group_exec |
                                          fs::perms::others_exec));
   BERTH_TRY(make_root(cfg.exec_root, fs::perms::owner_all));
+  BERTH_TRY(s->userns, container::setup_userns_remap(cfg.userns_remap, {cfg.data_root, cfg.exec_root}));
+  // As Docker's RemappedRoot: resolved to "user:group", empty when off.
+  s->config.userns_remap =
+      s->userns.remap.enabled() ? s->userns.remap.user + ":" + s->userns.remap.group : "";
   BERTH_TRY(s->lock, DataRootLock::acquire(cfg.data_root));
   BERTH_TRY(write_pidfile(cfg.pidfile));
   s->wrote_pidfile = true;
@@ -197,7 +225,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
       }
     }
   }
-  if (cfg.log_driver != "none" && s->plugins->find("log", cfg.log_driver) == nullptr) {
+  if (s->plugins->find("log", cfg.log_driver) == nullptr) {
     return make_error(Errc::failed_precondition, "log driver " + cfg.log_driver +
                                                      " is not available: " +
                                                      driver_error("log", cfg.log_driver));
@@ -230,8 +258,21 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
   mo.shim_path = shim_path();
   mo.plugin_dirs = cfg.plugin_dirs;
   mo.default_log_driver = cfg.log_driver;
+  mo.default_log_opts = cfg.log_opts;
   mo.cgroup_parent = cfg.cgroup_parent;
+  mo.runtimes = cfg.runtimes;
+  mo.default_runtime = cfg.default_runtime;
+  mo.userns_remap = s->userns.remap;
+  mo.userns_fd = s->userns.userns_fd.get();
   s->containers = std::make_unique<container::ContainerManager>(*s->store, *s->images, *s->plugins, mo);
+  s->containers->on_event([bus = &s->events](const std::string& action, const container::Container& c,
+                                             const std::map<std::string, std::string>& extra) {
+    bus->publish(events::container_event(action, c, extra));
+  });
+  s->images->on_event([bus = &s->events](const std::string& action, const std::string& id,
+                                         const std::map<std::string, std::string>& attributes) {
+    bus->publish(events::Event{.type = "image", .action = action, .actor_id = id, .attributes = attributes});
+  });
   if (auto restored = s->containers->restore(); !restored) {
     log->warn("restore containers: {}", restored.error().message);
   }
@@ -241,6 +282,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
     return users;
   });
   api::add_container_routes(s->router, *s->containers, *s->images);
+  api::add_container_fs_routes(s->router, *s->containers, *s->images);
+  api::add_container_resource_routes(s->router, *s->containers);
+  api::add_event_routes(s->router, s->events);
 
   s->server = std::make_unique<api::ApiServer>(s->router, cfg.hosts, cfg.tls, cfg.insecure_tcp);
   BERTH_TRY(s->server->start());
@@ -265,9 +309,10 @@ int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> bu
   CLI::App app{"berthd: the berth container engine daemon", "berthd"};
   app.set_version_flag("-v,--version", std::string("berthd version ") + kBerthVersion);
   std::string data_root, exec_root, storage_driver, log_driver, log_level, pidfile, cgroup_parent;
+  std::string userns_remap;
   std::string tls_ca, tls_cert, tls_key;
   std::string config_file = "/etc/berth/daemon.json";
-  std::vector<std::string> hosts, plugin_dirs;
+  std::vector<std::string> hosts, plugin_dirs, log_opts;
   bool debug = false, tls = false, tls_verify = false, insecure_tcp = false, validate = false;
   app.add_option("--data-root", data_root, "Root directory of persistent state")
       ->default_str("/var/lib/berth");
@@ -279,6 +324,7 @@ int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> bu
   app.add_option("-s,--storage-driver", storage_driver, "Storage driver to use");
   app.add_option("--log-driver", log_driver, "Default driver for container logs")
       ->default_str("json-file");
+  app.add_option("--log-opt", log_opts, "Default log driver options (key=value, repeatable)");
   app.add_option("-l,--log-level", log_level,
                  "Logging level (trace, debug, info, warn, error, fatal)")
       ->default_str("info");
@@ -291,6 +337,8 @@ int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> bu
   app.add_option("-p,--pidfile", pidfile, "Path of the daemon's PID file")
       ->default_str("<exec-root>/berthd.pid");
   app.add_option("--cgroup-parent", cgroup_parent, "Parent cgroup for all containers")->default_str("/berth");
+  app.add_option("--userns-remap", userns_remap,
+                 "User/Group setting for user namespaces (user[:group], or \"default\")");
   app.add_flag("--insecure-tcp", insecure_tcp,
                "Allow TCP listeners without TLS (anyone who can connect gets root)");
   app.add_flag("--validate", validate, "Validate the configuration and exit");
@@ -314,6 +362,7 @@ int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> bu
   if (debug && !flags.log_level) flags.log_level = "debug";
   set("--pidfile", flags.pidfile, pidfile);
   set("--cgroup-parent", flags.cgroup_parent, cgroup_parent);
+  set("--userns-remap", flags.userns_remap, userns_remap);
   set("--tls", flags.tls, tls);
   set("--tlsverify", flags.tls_verify, tls_verify);
   set("--tlscacert", flags.tls_ca, tls_ca);
@@ -325,6 +374,11 @@ int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> bu
     std::fprintf(stderr, "berthd: %s\n", e.message.c_str());
     return 1;
   };
+  if (app.count("--log-opt") > 0) {
+    auto opts = parse_log_opts(log_opts);
+    if (!opts) return fail(opts.error());
+    flags.log_opts = std::move(opts).value();
+  }
   auto file = load_config_file(config_file, app.count("--config-file") > 0);
   if (!file) return fail(file.error());
   auto config = resolve_config(file.value(), flags, BERTH_DEFAULT_PLUGIN_DIR);

@@ -67,4 +67,16 @@ Result<void> LogDriver::read(const std::string& info_json, const LogReadOptions&
   return ok();
 }
 
+Result<void> LogDriver::validate(const std::string& info_json) const {
+  if (!can_read()) return ok();
+  berth_log_sink sink{sizeof(berth_log_sink), nullptr, [](void*, const berth_log_message*) -> std::int32_t { return 1; },
+                      nullptr};
+  berth_log_read_options o{sizeof(berth_log_read_options), 0, 0, 0, 0, 0};
+  berth_error err;
+  berth_status st = table_->read(driver_.instance(), to_berth_str(info_json), &o, &sink, &err);
+  if (st == BERTH_OK) return ok();
+  return make_error(Errc::invalid_argument,
+                    err.message.empty() ? "logging driver " + id() + ": invalid log options" : err.message);
+}
+
 }  // namespace berth::core

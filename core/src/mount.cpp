@@ -1,10 +1,13 @@
 #include "berth/core/mount.hpp"
 
 #include "berth/core/log.hpp"
+#include "berth/core/unique_fd.hpp"
 
 #include <libmount.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -252,6 +255,112 @@ Result<void> unmount_or_detach(const std::string& target) {
   return unmounted;
 }
 
+// --- idmapped layers (user namespace remapping) -------------------------------
+
+// A detached clone of the mount at `source`, idmapped with `userns_fd`
+// (only a mount no mount namespace has attached yet takes an idmapping).
+Result<UniqueFd> idmapped_clone(const std::string& source, int userns_fd, bool recursive) {
+  const unsigned rec = recursive ? AT_RECURSIVE : 0;
+  UniqueFd tree(::open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec));
+  if (!tree) {
+    const int err = errno;
+    return errno_error(errc_from_errno(err), "clone the mount at " + source, err);
+  }
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<decltype(attr.userns_fd)>(userns_fd);
+  if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | rec, &attr, sizeof attr) != 0) {
+    const int err = errno;
+    return errno_error(errc_from_errno(err), "idmap the mount of " + source, err);
+  }
+  return tree;
+}
+
+Result<void> attach(const UniqueFd& tree, const std::string& target) {
+  if (::move_mount(tree.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+    const int err = errno;
+    return errno_error(errc_from_errno(err), "attach an idmapped mount at " + target, err);
+  }
+  return ok();
+}
+
+// Idmapped clones of lower directories attached below a staging directory
+// for one overlay mount(2); detached and removed again when destroyed.
+class StagedLowers {
+ public:
+  explicit StagedLowers(std::string dir) : dir_(std::move(dir)) {}
+  StagedLowers(const StagedLowers&) = delete;
+  StagedLowers& operator=(const StagedLowers&) = delete;
+  ~StagedLowers() {
+    for (auto it = paths_.rbegin(); it != paths_.rend(); ++it) {
+      ::umount2(it->c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+      ::rmdir(it->c_str());
+    }
+    ::rmdir(dir_.c_str());
+  }
+
+  Result<std::string> add(const std::string& source, int userns_fd) {
+    if (paths_.empty() && ::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
+      return errno_error(errc_from_errno(errno), "create " + dir_, errno);
+    }
+    std::string path = dir_ + "/" + std::to_string(paths_.size());
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+      return errno_error(errc_from_errno(errno), "create " + path, errno);
+    }
+    paths_.push_back(path);
+    BERTH_TRY(auto tree, idmapped_clone(source, userns_fd, false));
+    BERTH_TRY(attach(tree, path));
+    return path;
+  }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> paths_;
+};
+
+Result<void> mount_idmapped(const MountSpec& spec, const std::string& target,
+                            const IdmapOptions& idmap) {
+  const std::string what = describe(spec, target);
+  auto failed = [&](Error e) { return std::move(e).wrap(what + " idmapped"); };
+  if (spec.type == "bind") {
+    for (const char* flag : {"ro", "rw", "nosuid", "nodev", "noexec"}) {
+      if (has_flag_option(spec.options, flag)) {
+        return make_error(Errc::unsupported, what + ": option " + flag + " with an idmapping");
+      }
+    }
+    auto tree = idmapped_clone(spec.source, idmap.userns_fd, has_flag_option(spec.options, "rbind"));
+    if (!tree) return failed(std::move(tree).error());
+    if (auto attached = attach(tree.value(), target); !attached) return failed(std::move(attached).error());
+    return ok();
+  }
+  if (spec.type != "overlay") {
+    return make_error(Errc::unsupported, what + ": not supported with user namespace remapping");
+  }
+  const auto lowerdir = option_value(spec.options, "lowerdir");
+  if (!lowerdir || lowerdir->find('\\') != std::string::npos) {
+    return make_error(Errc::invalid_argument, what + ": no plain lowerdir list to idmap");
+  }
+  StagedLowers staged(idmap.staging_dir);
+  std::string list;
+  bool first = true;
+  for (const std::string& lower : split_lowers(*lowerdir)) {
+    if (!first) list += ':';
+    first = false;
+    if (lower.empty()) continue;  // the "::" before data-only lowers
+    auto path = staged.add(lower, idmap.userns_fd);
+    if (!path) return failed(std::move(path).error());
+    list += path.value();
+  }
+  MountSpec mapped = spec;
+  BERTH_TRY(set_option(mapped.options, "lowerdir", list));
+  if (auto upper = option_value(spec.options, "upperdir")) {
+    if (::chown(upper->c_str(), idmap.upper_uid, idmap.upper_gid) != 0) {
+      return failed(errno_error(errc_from_errno(errno), "chown " + *upper, errno));
+    }
+  }
+  return mount(mapped, target);
+}
+
 }  // namespace
 
 Result<void> mount(const MountSpec& spec, const std::string& target) {
@@ -287,12 +396,14 @@ Result<void> mount(const MountSpec& spec, const std::string& target) {
   });
 }
 
-Result<void> mount_all(const std::vector<MountSpec>& specs, const std::string& target) {
+Result<void> mount_all(const std::vector<MountSpec>& specs, const std::string& target,
+                       const IdmapOptions& idmap) {
   if (specs.empty()) {
     return make_error(Errc::invalid_argument, "mount at " + target + ": the description is empty");
   }
   for (std::size_t done = 0; done < specs.size(); ++done) {
-    auto mounted = mount(specs[done], target);
+    auto mounted = idmap.userns_fd >= 0 ? mount_idmapped(specs[done], target, idmap)
+                                        : mount(specs[done], target);
     if (mounted) continue;
     for (; done > 0; --done) {
       if (auto undone = unmount_or_detach(target); !undone) {

@@ -2,9 +2,7 @@
 // 28.x) and berth: run, exit codes, detached containers with logs, stop and
 // rm, exec, isolation defaults, and containers that outlive a daemon killed
 // with SIGKILL.
-#include "docker_clients.hpp"
-#include "harness.hpp"
-#include "../support/image_builder.hpp"
+#include "container_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,46 +15,7 @@
 namespace berth::testing {
 namespace {
 
-constexpr const char* kImage = "berth-test/busybox:latest";
-
-class Containers : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    start_daemon();
-    ASSERT_TRUE(daemon_->started()) << daemon_->log();
-    write_file(work_ / "busybox.tar", docker_archive({busybox_image(kImage)}));
-    auto load = daemon_->berth({"load", "-i", work_ / "busybox.tar"});
-    ASSERT_EQ(load.exit_code, 0) << load.err << daemon_->log();
-  }
-
-  void TearDown() override {
-    // Containers outlive the daemon by design: remove them while it runs.
-    if (daemon_ && daemon_->started()) {
-      auto ids = docker({"ps", "-aq"});
-      for (std::size_t pos = 0; pos < ids.out.size();) {
-        auto nl = ids.out.find('\n', pos);
-        std::string id = ids.out.substr(pos, nl - pos);
-        if (!id.empty()) docker({"rm", "-f", id});
-        if (nl == std::string::npos) break;
-        pos = nl + 1;
-      }
-    }
-  }
-
-  void start_daemon() {
-    daemon_.reset();
-    daemon_ = std::make_unique<Daemon>(Daemon::Options{.args = {"--storage-driver", "overlay"}, .root = root_.path()});
-  }
-
-  CommandResult docker(std::vector<std::string> args, const std::string& input = {}) {
-    args.insert(args.begin(), {GetParam(), "-H", daemon_->host()});
-    return run(args, {{"DOCKER_CONFIG", work_.path()}, {"DOCKER_HOST", ""}}, input, std::chrono::seconds(60));
-  }
-
-  TempDir work_{"containers"};
-  TempDir root_{"containers-daemon"};
-  std::unique_ptr<Daemon> daemon_;
-};
+using Containers = DockerContainerTest;
 
 TEST_P(Containers, RunEchoRemovesTheContainer) {
   auto r = docker({"run", "--rm", kImage, "echo", "hi"});
@@ -148,6 +107,41 @@ TEST_P(Containers, ContainersSurviveADaemonKilledWithSigkill) {
   auto stop = docker({"stop", "-t", "1", id});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
   EXPECT_EQ(docker({"inspect", "-f", "{{.State.Status}}", id}).out, "exited\n");
+}
+
+TEST_P(Containers, ImportWithChangesThenRunItsCmd) {
+  // The busybox binary alone, imported with a CMD and an ENV (--change).
+  auto rootfs = run({"sh", "-c", "tar -cf " + (work_ / "rootfs.tar") + " -C / bin/busybox"});
+  ASSERT_EQ(rootfs.exit_code, 0) << rootfs.err;
+  auto imported = docker({"import", "-c", R"(CMD ["/bin/busybox", "sh", "-c", "echo $GREETING"])", "-c",
+                          "ENV GREETING=from-change", work_ / "rootfs.tar", "berth-test/imported:changes"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err << daemon_->log();
+  auto r = docker({"run", "--rm", "berth-test/imported:changes"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "from-change\n");
+  auto bad = docker({"import", "-c", "RUN make", work_ / "rootfs.tar", "berth-test/imported:bad"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("RUN is not a valid change command"), std::string::npos) << bad.err;
+  EXPECT_NE(docker({"image", "inspect", "berth-test/imported:bad"}).exit_code, 0);
+}
+
+TEST_P(Containers, RunsWithAnOciRuntimeFromDaemonJson) {
+  // runc keeps its state under the test's root, not the host's /run/runc.
+  daemon_.reset();
+  write_file(root_ / "daemon.json", R"({"runtimes": {"berth-test-runc": {"path": "runc", "runtimeArgs": ["--root", ")" +
+                                        (root_ / "runc") + R"("]}}})");
+  start_daemon();
+  ASSERT_TRUE(daemon_->started()) << daemon_->log();
+  auto info = docker({"info", "--format", "{{json .Runtimes}} {{.DefaultRuntime}}"});
+  EXPECT_NE(info.out.find("\"berth-test-runc\""), std::string::npos) << info.out << info.err;
+  EXPECT_NE(info.out.find(" native\n"), std::string::npos) << info.out;
+  auto r = docker({"run", "--rm", "--runtime", "berth-test-runc", kImage, "sh", "-c", "echo via-runc; exit 4"});
+  EXPECT_EQ(r.exit_code, 4) << r.err << daemon_->log();
+  EXPECT_EQ(r.out, "via-runc\n");
+  auto unknown = docker({"run", "--rm", "--runtime", "berth-test-nosuch", kImage, "true"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("unknown or invalid runtime name: berth-test-nosuch"), std::string::npos) << unknown.err;
+  EXPECT_EQ(docker({"ps", "-aq"}).out, "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Clients, Containers, kDockerClients, docker_client_name);

@@ -313,6 +313,7 @@ Daemon::Daemon(Options options) {
     argv.push_back(host());
   }
   argv.insert(argv.end(), options.args.begin(), options.args.end());
+  argv.insert(argv.begin(), options.launcher.begin(), options.launcher.end());
   std::string log_path = root_ + "/berthd.log";
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -422,6 +423,65 @@ std::string raw_exchange(const std::string& socket_path, const std::string& byte
   }
   ::close(fd);
   return reply;
+}
+
+Background::Background(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  try {
+    pid_ = spawn(argv, env, null_fd, fds[1], fds[1]);
+  } catch (...) {
+    ::close(null_fd);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw;
+  }
+  ::close(null_fd);
+  ::close(fds[1]);
+  out_ = fds[0];
+}
+
+Background::~Background() {
+  if (pid_ > 0) {
+    ::kill(-pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  if (out_ >= 0) ::close(out_);
+}
+
+const std::string& Background::read_until(const std::string& text, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  while (out_ >= 0 && output_.find(text) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{out_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 100))) <= 0) continue;
+    ssize_t n = ::read(out_, buf, sizeof buf);
+    if (n <= 0) {
+      ::close(out_);
+      out_ = -1;
+      break;
+    }
+    output_.append(buf, static_cast<std::size_t>(n));
+  }
+  return output_;
+}
+
+int Background::stop(int sig, std::chrono::seconds timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, sig);
+  auto status = wait_for(pid_, timeout);
+  if (!status) {
+    ::kill(-pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  pid_ = -1;
+  // The rest of its output: a text that never comes reads to the end of
+  // the pipe (bounded, should a child of it still hold the pipe).
+  read_until(std::string(1, '\0'), 1s);
+  return status ? exit_code(*status) : -1;
 }
 
 }  // namespace berth::testing

@@ -71,6 +71,11 @@ class Daemon {
     std::vector<std::string> args;  // extra flags
     bool unix_socket = true;        // listen on <root>/berth.sock
     std::string root;               // reuse a root (restart); empty: a new TempDir
+    // Runs berthd through this command line, which must end by exec'ing its
+    // arguments (e.g. {"unshare", "--mount", "--propagation", "private", "sh",
+    // "-c", "mount --bind A /etc/subuid && exec \"$@\"", "sh"}): berthd's
+    // argv is appended, and the PID stays berthd's.
+    std::vector<std::string> launcher;
   };
 
   // Starts berthd and waits until it serves every listener (or exits).
@@ -123,6 +128,32 @@ class Daemon {
   bool exited_ = false;
   int exit_status_ = 0;
   std::size_t log_offset_ = 0;  // a restarted daemon appends to the same log
+};
+
+// A program running while the test goes on (a streaming client such as
+// `berth events`), its stdout and stderr on one pipe that the test reads as
+// it comes; its process group is killed when this object goes.
+class Background {
+ public:
+  // Starts argv[0] (searched in PATH) with stdin from /dev/null; `env` as
+  // for run().
+  explicit Background(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
+  ~Background();
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Reads until `text` appears in what was read so far (or the output ends,
+  // or `timeout` passes) and returns everything read so far.
+  const std::string& read_until(const std::string& text, std::chrono::milliseconds timeout);
+  // Sends `sig`, waits for the exit and returns its code as run() reports
+  // it (-signal when killed); the rest of the output is then read.
+  int stop(int sig, std::chrono::seconds timeout = std::chrono::seconds(10));
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string output_;
 };
 
 // Sends raw bytes to a UNIX socket and returns what came back until the peer

@@ -19,7 +19,7 @@ TEST(OutOfTreePlugin, LoadsIntoBerthd) {
   ASSERT_EQ(ls.exit_code, 0) << ls.err;
   EXPECT_NE(ls.out.find("log/example loaded " + plugin.string()), std::string::npos) << ls.out;
   auto info = d.berth({"info", "--format", "{{.LoggingDriver}} {{json .Plugins.Log}}"});
-  EXPECT_EQ(info.out, "example [\"json-file\",\"example\"]\n") << info.err;
+  EXPECT_EQ(info.out, "example [\"json-file\",\"local\",\"none\",\"example\"]\n") << info.err;
 }
 
 }  // namespace

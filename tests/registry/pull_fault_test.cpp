@@ -183,9 +183,10 @@ TEST_P(PullKilled, DaemonKilledMidDownloadRestartsCleanAndPullsAgain) {
   auto pull = docker_async({"pull", ref});
   ASSERT_TRUE(downloading(1 << 20)) << daemon_->log();
   // The small base layer arrives at once and is registered while the big
-  // one is still coming.
+  // one is still coming. The driver makes the layer before the store
+  // records it, so the wait is for the record.
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (driver_layers().empty() && std::chrono::steady_clock::now() < deadline) {
+  while (sql("SELECT COUNT(*) FROM layers;") != "1\n" && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(5ms);
   }
   EXPECT_EQ(driver_layers().size(), 1u);

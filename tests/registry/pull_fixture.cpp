@@ -20,7 +20,7 @@ std::vector<std::string> entries(const std::string& dir) {
 }  // namespace
 
 std::string PullTest::sql(const std::string& query) const {
-  auto r = run({"sqlite3", daemon_->data_root() + "/berth.db", query});
+  auto r = run({"sqlite3", "-cmd", ".timeout 5000", daemon_->data_root() + "/berth.db", query});
   EXPECT_EQ(r.exit_code, 0) << query << ": " << r.err;
   return r.out;
 }

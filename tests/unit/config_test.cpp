@@ -59,7 +59,63 @@ INSTANTIATE_TEST_SUITE_P(
                 "/etc/berth/daemon.json: \"drivers.required\": \"overlay\" is not a driver name "
                 "(want <storage|net|volume|log>/<id>)"},
         BadFile{R"({"drivers": {"options": {"storage/vfs": 3}}})",
-                "/etc/berth/daemon.json: \"drivers.options.storage/vfs\" must be an object"}));
+                "/etc/berth/daemon.json: \"drivers.options.storage/vfs\" must be an object"},
+        BadFile{R"({"runtimes": []})", "/etc/berth/daemon.json: \"runtimes\" must be an object"},
+        BadFile{R"({"runtimes": {"crun": {}}})", "/etc/berth/daemon.json: \"runtimes.crun.path\" must be set"},
+        BadFile{R"({"runtimes": {"crun": {"path": "crun", "args": []}}})",
+                "/etc/berth/daemon.json: unknown key \"runtimes.crun.args\""},
+        BadFile{R"({"runtimes": {"crun": {"path": "crun", "runtimeArgs": "--debug"}}})",
+                "/etc/berth/daemon.json: \"runtimes.crun.runtimeArgs\" must be an array of strings"},
+        BadFile{R"({"runtimes": {"native": {"path": "runc"}}})",
+                "/etc/berth/daemon.json: \"runtimes.native\": the name native is reserved for the built-in runtime"},
+        BadFile{R"({"cgroup-parent": 1})", "/etc/berth/daemon.json: \"cgroup-parent\" must be a string"}));
+
+TEST(ConfigFile, RuntimesAndCgroupParent) {
+  auto layer = parse_config_file(R"({
+    "runtimes": {"crun": {"path": "/usr/bin/crun", "runtimeArgs": ["--root", "/run/crun-b"]}},
+    "default-runtime": "crun", "cgroup-parent": "machine/berth"
+  })",
+                                 "daemon.json");
+  ASSERT_TRUE(layer) << layer.error().message;
+  auto cfg = resolve_config(layer.value(), {}, "/p");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg.value().default_runtime, "crun");
+  EXPECT_EQ(cfg.value().runtimes.at("crun"), (RuntimeConfig{"/usr/bin/crun", {"--root", "/run/crun-b"}}));
+  EXPECT_EQ(cfg.value().cgroup_parent, "/machine/berth");
+  ConfigLayer unknown_default;
+  unknown_default.default_runtime = "kata";
+  auto bad = resolve_config({}, unknown_default, "/p");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "default-runtime \"kata\" is not \"native\" or one of \"runtimes\"");
+  ConfigLayer escaping;
+  escaping.cgroup_parent = "/../escape";
+  EXPECT_FALSE(resolve_config({}, escaping, "/p"));
+}
+
+TEST(ConfigFile, LogOptsFromTheFileAndTheFlags) {
+  auto layer = parse_config_file(R"({"log-driver": "local", "log-opts": {"max-size": "10m", "max-file": "3"}})",
+                                 "daemon.json");
+  ASSERT_TRUE(layer) << layer.error().message;
+  auto cfg = resolve_config(layer.value(), {}, "/p");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg.value().log_driver, "local");
+  EXPECT_EQ(cfg.value().log_opts, (std::map<std::string, std::string>{{"max-file", "3"}, {"max-size", "10m"}}));
+  EXPECT_TRUE(resolve_config({}, {}, "/p").value().log_opts.empty());
+
+  auto flag_opts = parse_log_opts({"max-size=1k", "compress=false", "labels=a=b"});
+  ASSERT_TRUE(flag_opts) << flag_opts.error().message;
+  ConfigLayer flags;
+  flags.log_opts = flag_opts.value();
+  EXPECT_EQ(resolve_config(layer.value(), flags, "/p").value().log_opts,
+            (std::map<std::string, std::string>{{"compress", "false"}, {"labels", "a=b"}, {"max-size", "1k"}}));
+
+  EXPECT_EQ(parse_log_opts({"max-size"}).error().message, "invalid --log-opt \"max-size\": want key=value");
+  EXPECT_EQ(parse_log_opts({"=1"}).error().message, "invalid --log-opt \"=1\": want key=value");
+  EXPECT_EQ(parse_config_file(R"({"log-opts": ["max-size=1k"]})", "d.json").error().message,
+            "d.json: \"log-opts\" must be an object of strings");
+  EXPECT_EQ(parse_config_file(R"({"log-opts": {"max-file": 3}})", "d.json").error().message,
+            "d.json: \"log-opts.max-file\" must be a string");
+}
 
 TEST(ConfigFile, MissingDefaultFileIsEmptyButMissingExplicitFileIsAnError) {
   auto missing = load_config_file("/nonexistent/berth-test/daemon.json", false);

@@ -878,4 +878,14 @@ Result<Stats> stats(const std::string& path) {
   return s;
 }
 
+Result<ControllerDir> controller_dir(const std::string& path, std::string_view controller) {
+  BERTH_TRY(const std::string p, clean_path(path));
+  BERTH_TRY(const Host* h, checked_host());
+  const Hierarchy* hh = hierarchy_for(*h, controller);
+  if (hh == nullptr) {
+    return Error{Errc::not_found, "cgroup controller " + std::string(controller) + " is not available"};
+  }
+  return ControllerDir{hh->mount_point + p, hh->unified};
+}
+
 }  // namespace berth::runtime::cgroups

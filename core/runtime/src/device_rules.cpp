@@ -176,13 +176,13 @@ Result<void> attach_device_filter(const std::string& dir, const std::vector<Devi
   load.log_size = static_cast<std::uint32_t>(log.size());
   load.log_level = 1;
   Fd prog_fd(static_cast<int>(bpf(BPF_PROG_LOAD, load)));
-  if (!prog_fd.valid()) {
+  if (!prog_fd) {
     const int err = errno;
     log.resize(std::strlen(log.c_str()));
     return sys_error("load device filter for " + dir + (log.empty() ? "" : " (" + log + ")"), err);
   }
   Fd cgroup(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!cgroup.valid()) return sys_error("open " + dir);
+  if (!cgroup) return sys_error("open " + dir);
 
   // The programs attached before, detached once the new one is in place so
   // that no moment is without a filter.
@@ -206,7 +206,7 @@ Result<void> attach_device_filter(const std::string& dir, const std::vector<Devi
     bpf_attr by_id{};
     by_id.prog_id = ids[i];
     Fd old(static_cast<int>(bpf(BPF_PROG_GET_FD_BY_ID, by_id)));
-    if (!old.valid()) continue;
+    if (!old) continue;
     bpf_attr detach{};
     detach.target_fd = static_cast<std::uint32_t>(cgroup.get());
     detach.attach_bpf_fd = static_cast<std::uint32_t>(old.get());

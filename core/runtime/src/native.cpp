@@ -180,7 +180,7 @@ Result<Started> start(ChildPlan& plan, const std::vector<Join>& joins, int clone
   // Never 0-2: the child moves the container's stdio there.
   Fd mine = above_stdio(sv[0]);
   Fd theirs = above_stdio(sv[1]);
-  if (!mine.valid() || !theirs.valid()) return sys_error("duplicate the sync socket");
+  if (!mine || !theirs) return sys_error("duplicate the sync socket");
   plan.sync = theirs.get();
   const pid_t helper = ::fork();
   if (helper < 0) return sys_error("fork");
@@ -218,7 +218,7 @@ Result<Join> open_namespace(int flag, const std::string& path) {
   j.flag = flag;
   j.path = path;
   j.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!j.fd.valid()) return sys_error("open namespace " + path);
+  if (!j.fd) return sys_error("open namespace " + path);
   return j;
 }
 

@@ -155,12 +155,12 @@ Result<void> setup_stdio(const Stdio& stdio) {
   for (int i = 0; i < 3; ++i) {
     int source = given[i];
     if (source < 0) {
-      if (!null_fd.valid()) null_fd.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
-      if (!null_fd.valid()) return sys_error("open /dev/null");
+      if (!null_fd) null_fd.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
+      if (!null_fd) return sys_error("open /dev/null");
       source = null_fd.get();
     }
     high[i].reset(::fcntl(source, F_DUPFD_CLOEXEC, 3));
-    if (!high[i].valid()) return sys_error("duplicate stdio descriptor " + std::to_string(source));
+    if (!high[i]) return sys_error("duplicate stdio descriptor " + std::to_string(source));
   }
   for (int i = 0; i < 3; ++i) {
     if (::dup2(high[i].get(), i) < 0) return sys_error("dup2 stdio");
@@ -171,15 +171,15 @@ Result<void> setup_stdio(const Stdio& stdio) {
 Result<Console> open_console(unsigned short rows, unsigned short cols) {
   Console c;
   c.master.reset(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!c.master.valid()) return sys_error("open /dev/ptmx");
+  if (!c.master) return sys_error("open /dev/ptmx");
   int unlock = 0;
   if (::ioctl(c.master.get(), TIOCSPTLCK, &unlock) != 0) return sys_error("unlock the pty");
   int index = -1;
   if (::ioctl(c.master.get(), TIOCGPTN, &index) != 0) return sys_error("get the pty number");
   c.slave_path = "/dev/pts/" + std::to_string(index);
   c.slave.reset(::ioctl(c.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!c.slave.valid()) c.slave.reset(::open(c.slave_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!c.slave.valid()) return sys_error("open " + c.slave_path);
+  if (!c.slave) c.slave.reset(::open(c.slave_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!c.slave) return sys_error("open " + c.slave_path);
   if (rows != 0 && cols != 0) {
     winsize ws{};
     ws.ws_row = rows;

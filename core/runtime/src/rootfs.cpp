@@ -68,7 +68,7 @@ Result<void> remount_bind(const std::string& target, unsigned long flags) {
 Result<void> make_file(const std::string& path, mode_t mode = 0644) {
   BERTH_TRY(make_dirs(parent_of(path)));
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode));
-  if (!fd.valid() && errno != EEXIST && errno != EISDIR) return sys_error("create " + path);
+  if (!fd && errno != EEXIST && errno != EISDIR) return sys_error("create " + path);
   return core::ok();
 }
 
@@ -352,9 +352,9 @@ Result<void> prepare_rootfs(const Spec& spec, const CgroupView& cg) {
 
 Result<void> enter_rootfs(const std::string& rootfs) {
   Fd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-  if (!old_root.valid()) return sys_error("open /");
+  if (!old_root) return sys_error("open /");
   Fd new_root(::open(rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-  if (!new_root.valid()) return sys_error("open " + rootfs);
+  if (!new_root) return sys_error("open " + rootfs);
   // pivot_root(".", ".") stacks the old root over the new one at "/"; it is
   // then detached from there (runc's way, no directory for the old root).
   if (::fchdir(new_root.get()) != 0) return sys_error("chdir " + rootfs);

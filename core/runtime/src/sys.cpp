@@ -26,7 +26,7 @@ Error sys_error(std::string_view what) { return sys_error(what, errno); }
 
 Result<std::string> read_file(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return sys_error("open " + path);
+  if (!fd) return sys_error("open " + path);
   std::string out;
   char buf[4096];
   for (;;) {
@@ -49,7 +49,7 @@ std::optional<std::string> try_read(const std::string& path) {
 
 Result<void> write_existing(const std::string& path, std::string_view content) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd.valid()) return sys_error("open " + path);
+  if (!fd) return sys_error("open " + path);
   ssize_t n;
   do {
     n = ::write(fd.get(), content.data(), content.size());
@@ -64,7 +64,7 @@ Result<void> write_existing(const std::string& path, std::string_view content) {
 Result<void> write_atomic(const std::string& path, std::string_view content) {
   const std::string tmp = path + ".tmp";
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return sys_error("create " + tmp);
+  if (!fd) return sys_error("create " + tmp);
   std::size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "berth/core/error.hpp"
+#include "berth/sdk/unique_fd.hpp"
 
 namespace berth::runtime::detail {
 
@@ -30,34 +31,7 @@ Error sys_error(std::string_view what);
 // errno's text in lower case ("no such file or directory").
 std::string errno_text(int err);
 
-// An owned file descriptor; closes on destruction. Move-only.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = sdk::UniqueFd;
 
 // The whole content of a (small) file.
 Result<std::string> read_file(const std::string& path);

@@ -1,4 +1,5 @@
 #include "berth/core/api/container_routes.hpp"
+#include "berth/core/api/filters.hpp"
 
 #include "berth/core/log.hpp"
 #include "berth/core/time_format.hpp"
@@ -8,6 +9,8 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <functional>
+#include <regex>
 #include <set>
 #include <cstring>
 #include <ctime>
@@ -154,31 +157,10 @@ json::object summary_json(const Container& c) {
 }
 
 // Docker's `filters` for containers: {"status": ["running"], "name": [...]}.
-Result<std::map<std::string, std::vector<std::string>>> container_filters(const Request& req) {
-  std::map<std::string, std::vector<std::string>> out;
-  const std::string* text = req.query_value("filters");
-  if (text == nullptr || text->empty()) return out;
-  json::error_code ec;
-  auto v = json::parse(*text, ec);
-  if (ec || !v.is_object()) return make_error(Errc::invalid_argument, "invalid filters: want a JSON object");
-  static const std::set<std::string> allowed = {"id",     "name",   "status", "label",  "ancestor", "exited",
-                                                "before", "since",  "volume", "network", "health",  "publish",
-                                                "expose", "isolation", "is-task"};
-  for (const auto& [key, values] : v.get_object()) {
-    if (!allowed.contains(std::string(key))) {
-      return make_error(Errc::invalid_argument, "invalid filter '" + std::string(key) + "'");
-    }
-    auto& list = out[std::string(key)];
-    if (values.is_array()) {
-      for (const auto& x : values.get_array()) {
-        if (x.is_string()) list.emplace_back(x.get_string());
-      }
-    } else if (values.is_object()) {
-      for (const auto& [name, on] : values.get_object()) {
-        if (on.is_bool() && on.get_bool()) list.emplace_back(name);
-      }
-    }
-  }
+Result<Filters> container_filters(const Request& req) {
+  BERTH_TRY(auto out, parse_filters(req, {"id", "name", "status", "label", "ancestor", "exited", "before", "since",
+                                          "volume", "network", "health", "publish", "expose", "isolation",
+                                          "is-task"}));
   if (auto it = out.find("status"); it != out.end()) {
     static const std::set<std::string> states = {"created", "restarting", "running", "removing",
                                                  "paused",  "exited",     "dead"};
@@ -212,14 +194,8 @@ bool matches(const Container& c, const std::map<std::string, std::vector<std::st
       })) {
     return false;
   }
-  if (auto it = f.find("label"); it != f.end()) {
-    const auto& labels = obj(c.container_config(), "Labels");
-    for (const auto& want : it->second) {
-      auto eq = want.find('=');
-      const auto* l = labels.if_contains(want.substr(0, eq));
-      if (l == nullptr) return false;
-      if (eq != std::string::npos && (!l->is_string() || l->get_string() != want.substr(eq + 1))) return false;
-    }
+  if (auto it = f.find("label"); it != f.end() && !labels_match(it->second, &obj(c.container_config(), "Labels"))) {
+    return false;
   }
   return true;
 }
@@ -238,11 +214,17 @@ std::optional<int> int_query(const Request& req, std::string_view name) {
 std::int64_t time_query(const Request& req, std::string_view name) {
   const std::string* v = req.query_value(name);
   if (v == nullptr || v->empty()) return 0;
-  try {
-    std::size_t used = 0;
-    double secs = std::stod(*v, &used);
-    if (used == v->size()) return static_cast<std::int64_t>(secs * 1e9);
-  } catch (...) {
+  // "<seconds>[.<nanoseconds>]" as the docker CLI sends it, exactly: a
+  // double would round a record's own timestamp off by hundreds of ns.
+  static const std::regex unix_time(R"(^(-?\d+)(?:\.(\d{1,9}))?$)");
+  std::smatch m;
+  if (std::regex_match(*v, m, unix_time)) {
+    try {
+      std::int64_t nanos = 0;
+      if (m[2].matched) nanos = std::stoll((m[2].str() + "000000000").substr(0, 9));
+      return std::stoll(m[1].str()) * 1'000'000'000 + nanos;
+    } catch (...) {
+    }
   }
   return parse_rfc3339(*v) * 1'000'000'000;
 }
@@ -259,7 +241,10 @@ void frame_header(char (&h)[8], int stream, std::size_t len) {
 // Relays a shim's frames to a hijacked client (stdcopy frames without a
 // TTY, raw bytes with one) and the client's bytes to the shim's stdin, until
 // the output ends. Returns the exit code the last frame carried, if any.
-std::optional<int> relay(container::FrameStream& shim, RawConnection& client, bool tty, bool stdin_open) {
+// `finished` sees the exit code before the client sees the end of the stream,
+// so a client inspecting right after the stream ends reads the exit code.
+std::optional<int> relay(container::FrameStream& shim, RawConnection& client, bool tty, bool stdin_open,
+                         const std::function<void(std::optional<int>)>& finished = {}) {
   std::atomic<bool> done{false};
   std::thread input;
   if (stdin_open) {
@@ -299,6 +284,7 @@ std::optional<int> relay(container::FrameStream& shim, RawConnection& client, bo
     }
   }
   done = true;
+  if (finished) finished(exit_code);
   client.close_write();
   if (input.joinable()) {
     // The reader blocks on the client; shutting the shim side down lets it go.
@@ -618,8 +604,8 @@ void add_container_routes(Router& router, ContainerManager& containers, image::I
     }
     auto conn = w.hijack(req.version >= ApiVersion{1, 42} && !tty ? kMultiplexedStream : kRawStream);
     if (!conn) return;
-    auto code = relay(stream.value(), *conn, tty, in);
-    containers.exec_finished(exec_id, code.value_or(-1));
+    relay(stream.value(), *conn, tty, in,
+          [&](std::optional<int> code) { containers.exec_finished(exec_id, code.value_or(-1)); });
   });
 
   router.add("GET", "/exec/{id}/json", [&containers](Request& req, ResponseWriter& w) {

@@ -1,6 +1,8 @@
 #include "berth/core/api/image_routes.hpp"
+#include "berth/core/api/filters.hpp"
 
 #include "berth/core/image/archive_io.hpp"
+#include "berth/core/image/changes.hpp"
 #include "berth/core/image/digest.hpp"
 #include "berth/core/image/puller.hpp"
 #include "berth/core/image/pusher.hpp"
@@ -99,33 +101,6 @@ json::object inspect(const ImageInfo& info, const ImageStore& store) {
   return out;
 }
 
-// Docker's `filters` query: {"key": ["v", ...]} (or {"key": {"v": true}}).
-Result<std::map<std::string, std::vector<std::string>>> filters_of(
-    const Request& req, std::initializer_list<std::string_view> allowed) {
-  std::map<std::string, std::vector<std::string>> out;
-  const std::string* text = req.query_value("filters");
-  if (text == nullptr || text->empty()) return out;
-  json::error_code ec;
-  auto v = json::parse(*text, ec);
-  if (ec || !v.is_object()) return make_error(Errc::invalid_argument, "invalid filters: want a JSON object");
-  for (const auto& [key, values] : v.get_object()) {
-    if (std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
-      return make_error(Errc::invalid_argument, "invalid filter '" + std::string(key) + "'");
-    }
-    auto& list = out[std::string(key)];
-    if (values.is_array()) {
-      for (const auto& x : values.get_array()) {
-        if (x.is_string()) list.emplace_back(x.get_string());
-      }
-    } else if (values.is_object()) {
-      for (const auto& [name, on] : values.get_object()) {
-        if (on.is_bool() && on.get_bool()) list.emplace_back(name);
-      }
-    }
-  }
-  return out;
-}
-
 bool matches_filters(const ImageInfo& info, const std::map<std::string, std::vector<std::string>>& f,
                      ImageStore& store) {
   bool dangling = info.tags.empty() && info.digests.empty();
@@ -149,13 +124,7 @@ bool matches_filters(const ImageInfo& info, const std::map<std::string, std::vec
     auto config = parse_config(info);
     const json::value* labels = nullptr;
     if (const auto* c = member(config, "config")) labels = member(*c, "Labels");
-    for (const auto& want : it->second) {
-      auto eq = want.find('=');
-      std::string key = want.substr(0, eq);
-      const auto* v = labels != nullptr && labels->is_object() ? labels->get_object().if_contains(key) : nullptr;
-      if (v == nullptr) return false;
-      if (eq != std::string::npos && (!v->is_string() || v->get_string() != want.substr(eq + 1))) return false;
-    }
+    if (!labels_match(it->second, labels != nullptr ? labels->if_object() : nullptr)) return false;
   }
   for (const char* key : {"before", "since"}) {
     auto it = f.find(key);
@@ -180,6 +149,20 @@ json::array delete_json(const std::vector<image::DeleteEntry>& entries) {
                                    e.deleted ? e.what : familiar(e.what)}});
   }
   return out;
+}
+
+// Docker's events for the lines of a delete: "untag" per reference and
+// "delete" per image, each with the ID of the image concerned (its untags
+// come before its delete; `id`, when known, for untags with none after).
+void log_delete_events(ImageStore& store, const std::vector<image::DeleteEntry>& entries, std::string id) {
+  std::vector<std::string> ids(entries.size());
+  for (std::size_t i = entries.size(); i-- > 0;) {
+    if (entries[i].deleted) id = entries[i].what;
+    ids[i] = id;
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    store.log_event(entries[i].deleted ? "delete" : "untag", ids[i], {{"name", ids[i]}});
+  }
 }
 
 // Writes one JSON message of a progress stream.
@@ -223,13 +206,31 @@ void save(ImageStore& store, const std::vector<std::string>& names, ResponseWrit
   });
   // Headers are gone: a failure can only cut the stream short, which the
   // client sees as a truncated tar.
-  if (!r) logger("api")->error("save {}: {}", names.front(), r.error().message);
+  if (!r) {
+    logger("api")->error("save {}: {}", names.front(), r.error().message);
+    return;
+  }
+  for (const auto& item : items) store.log_event("save", item.id, {{"name", item.id}});
 }
 
 
 // docker import: the body is a root filesystem tar (possibly compressed);
 // it becomes a one-layer image.
+// Every value of a repeated query parameter (Docker sends one `changes` per
+// --change).
+std::vector<std::string> query_values(const Request& req, const std::string& name) {
+  std::vector<std::string> out;
+  auto [first, last] = req.query.equal_range(name);
+  for (auto it = first; it != last; ++it) {
+    if (!it->second.empty()) out.push_back(it->second);
+  }
+  return out;
+}
+
 Result<std::string> import_image(ImageStore& store, Request& req) {
+  // --change first: a bad instruction is refused before the upload is read.
+  json::object image_config;
+  BERTH_TRY(image::apply_changes(image_config, query_values(req, "changes")));
   image::Decompressor body(body_reader(req));
   BERTH_TRY(auto blob, store.content().writer());
   std::string write_error;
@@ -252,7 +253,7 @@ Result<std::string> import_image(ImageStore& store, Request& req) {
       {"architecture", registry::host_platform().architecture},
       {"os", "linux"},
       {"created", now},
-      {"config", json::object{}},
+      {"config", std::move(image_config)},
       {"rootfs", json::object{{"type", "layers"}, {"diff_ids", json::array{layer.diff_id}}}},
       {"history",
        json::array{json::object{
@@ -269,6 +270,7 @@ Result<std::string> import_image(ImageStore& store, Request& req) {
     const std::string* tag = req.query_value("tag");
     BERTH_TRY(auto ref, image::Reference::parse(*repo + (tag != nullptr && !tag->empty() ? ":" + *tag : "")));
     BERTH_TRY(store.set_ref(ref.str(), id, false));
+    store.log_event("tag", id, {{"name", ref.familiar()}});
   }
   return id;
 }
@@ -306,15 +308,16 @@ void add_image_routes(Router& router, ImageStore& store, registry::RegistryClien
       if (!id) {
         message(out, json::object{{"errorDetail", json::object{{"message", id.error().message}}},
                                   {"error", id.error().message}});
+        return;
       }
+      const auto& ref = pr.value().ref;
+      store.log_event("pull", ref.familiar(), {{"name", ref.familiar_name()}});
       return;
     }
     if (*from_src != "-") return w.send_error(501, "importing from a URL is not supported; pipe the tar to the request body");
-    if (const std::string* changes = req.query_value("changes"); changes != nullptr && !changes->empty()) {
-      return w.send_error(501, "import --change is not supported yet");
-    }
     auto id = import_image(store, req);
     if (!id) return w.send_error(id.error());
+    store.log_event("import", id.value(), {{"name", id.value()}});
     std::ostream& out = w.stream(200, "application/json");
     message(out, json::object{{"status", id.value()}});
   });
@@ -338,11 +341,16 @@ void add_image_routes(Router& router, ImageStore& store, registry::RegistryClien
     if (!pushed) {
       message(out, json::object{{"errorDetail", json::object{{"message", pushed.error().message}}},
                                 {"error", pushed.error().message}});
+      return;
+    }
+    for (const auto& t : pushed.value()) {
+      auto tagged = ref.value().with_tag(t.tag);
+      store.log_event("push", tagged.familiar(), {{"name", tagged.familiar_name()}});
     }
   });
 
   router.add("GET", "/images/json", [&store](Request& req, ResponseWriter& w) {
-    auto f = filters_of(req, {"dangling", "label", "reference", "before", "since"});
+    auto f = parse_filters(req, {"dangling", "label", "reference", "before", "since"});
     if (!f) return w.send_error(f.error());
     bool all = req.query_bool("all");
     json::array out;
@@ -423,17 +431,20 @@ void add_image_routes(Router& router, ImageStore& store, registry::RegistryClien
     if (!ref) return w.send_error(ref.error());
     if (!ref.value().digest.empty()) return w.send_error(400, "refusing to create a tag with a digest reference");
     if (auto r = store.set_ref(ref.value().str(), id.value(), false); !r) return w.send_error(r.error());
+    store.log_event("tag", id.value(), {{"name", ref.value().familiar()}});
     w.send(201, "text/plain", "");
   });
 
   router.add("DELETE", "/images/{name*}", [&store](Request& req, ResponseWriter& w) {
+    auto id = store.resolve(req.params.at("name"));
     auto r = store.remove(req.params.at("name"), req.query_bool("force"));
     if (!r) return w.send_error(r.error());
+    log_delete_events(store, r.value(), id ? id.value() : std::string());
     w.send_json(200, delete_json(r.value()));
   });
 
   router.add("POST", "/images/prune", [&store](Request& req, ResponseWriter& w) {
-    auto f = filters_of(req, {"dangling", "label", "until"});
+    auto f = parse_filters(req, {"dangling", "label", "until"});
     if (!f) return w.send_error(f.error());
     bool all = false;
     if (auto it = f.value().find("dangling"); it != f.value().end() && !it->second.empty()) {
@@ -442,6 +453,8 @@ void add_image_routes(Router& router, ImageStore& store, registry::RegistryClien
     std::int64_t reclaimed = 0;
     auto r = store.prune(all, reclaimed);
     if (!r) return w.send_error(r.error());
+    log_delete_events(store, r.value(), {});
+    store.log_event("prune", "", {{"reclaimed", std::to_string(reclaimed)}});
     json::array deleted = delete_json(r.value());
     w.send_json(200, json::object{{"ImagesDeleted", deleted.empty() ? json::value(nullptr) : json::value(deleted)},
                                   {"SpaceReclaimed", reclaimed}});
@@ -471,6 +484,7 @@ void add_image_routes(Router& router, ImageStore& store, registry::RegistryClien
       return;
     }
     for (const auto& img : loaded.value()) {
+      store.log_event("load", img.id, {{"name", img.id}});
       if (img.tags.empty()) {
         message(out, json::object{{"stream", "Loaded image ID: " + img.id + "\n"}});
       }

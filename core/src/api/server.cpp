@@ -120,6 +120,7 @@ class PocoResponseWriter final : public ResponseWriter {
     head += "\r\n";
     // The HTTP session must not answer or read again on this socket.
     res_.setKeepAlive(false);
+    hijacked_ = true;
     auto raw = std::make_unique<PocoRawConnection>(impl->socket());
     if (!raw->write(head.data(), head.size())) return nullptr;
     return raw;
@@ -141,10 +142,24 @@ class PocoResponseWriter final : public ResponseWriter {
     }
   }
 
+  bool hijacked() const { return hijacked_; }
+
  private:
   net::HTTPServerRequest& req_;
   net::HTTPServerResponse& res_;
+  bool hijacked_ = false;
 };
+
+// What a handler left unread of an upload (it answered early, with an
+// error), read and dropped up to a limit: a client still sending would
+// otherwise hit a closed socket and never see the answer (Go's server does
+// the same with a smaller limit; image uploads are large).
+void drain_body(std::istream& body) {
+  constexpr std::uint64_t kLimit = 1ull << 30;
+  char buf[65536];
+  std::uint64_t total = 0;
+  while (total < kLimit && body.read(buf, sizeof buf)) total += sizeof buf;
+}
 
 class RouterHandler final : public net::HTTPRequestHandler {
  public:
@@ -158,6 +173,9 @@ class RouterHandler final : public net::HTTPRequestHandler {
     PocoResponseWriter writer(request, response);
     try {
       router_.dispatch(request.getURI(), req, writer);
+      if (!writer.hijacked() && (request.getChunkedTransferEncoding() || request.getContentLength64() > 0)) {
+        drain_body(request.stream());
+      }
     } catch (const Poco::Exception& e) {
       // Usually the client went away mid-response; nothing left to tell it.
       logger("api")->debug("{} {}: {}", req.method, request.getURI(), e.displayText());

@@ -1,4 +1,5 @@
 #include "berth/core/api/system_routes.hpp"
+#include "berth/core/api/filters.hpp"
 
 #include "berth/core/api/image_routes.hpp"
 #include "berth/core/host_info.hpp"
@@ -15,6 +16,17 @@ namespace berth::core::api {
 namespace json = boost::json;
 
 namespace {
+
+// Docker's info "Runtimes": {"runc": {"path": "/usr/sbin/runc"}, ...}.
+json::object runtimes(const DaemonConfig& config) {
+  json::object out{{"native", json::object{{"path", "berth-native"}}}};
+  for (const auto& [name, rt] : config.runtimes) {
+    json::object entry{{"path", rt.path}};
+    if (!rt.args.empty()) entry["runtimeArgs"] = json::value_from(rt.args);
+    out[name] = std::move(entry);
+  }
+  return out;
+}
 
 // Docker's managed-plugin capability for each of our kinds.
 std::string_view docker_capability(std::string_view word) {
@@ -103,39 +115,6 @@ json::object docker_plugin_json(const DriverRecord& r) {
       {"PluginReference", ""},
       {"Config", std::move(config)},
   };
-}
-
-// Parses Docker's `filters` query value: {"key": ["v1", ...]} (or the older
-// {"key": {"v1": true}}). Unknown keys are errors, as in Docker.
-Result<std::map<std::string, std::vector<std::string>>> parse_filters(
-    const Request& req, std::initializer_list<std::string_view> allowed) {
-  std::map<std::string, std::vector<std::string>> out;
-  const std::string* text = req.query_value("filters");
-  if (text == nullptr || text->empty()) return out;
-  json::error_code ec;
-  json::value v = json::parse(*text, ec);
-  if (ec || !v.is_object()) {
-    return make_error(Errc::invalid_argument, "invalid filters: want a JSON object of arrays");
-  }
-  for (const auto& [key, values] : v.get_object()) {
-    if (std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
-      return make_error(Errc::invalid_argument, "invalid filter '" + std::string(key) + "'");
-    }
-    auto& list = out[std::string(key)];
-    if (values.is_array()) {
-      for (const auto& item : values.get_array()) {
-        if (!item.is_string()) return make_error(Errc::invalid_argument, "invalid filters: values must be strings");
-        list.emplace_back(item.get_string());
-      }
-    } else if (values.is_object()) {
-      for (const auto& [name, on] : values.get_object()) {
-        if (on.is_bool() && on.get_bool()) list.emplace_back(name);
-      }
-    } else {
-      return make_error(Errc::invalid_argument, "invalid filters: want a JSON object of arrays");
-    }
-  }
-  return out;
 }
 
 // Docker's POST /auth: the body is an AuthConfig; the answer says whether
@@ -347,8 +326,8 @@ void add_system_routes(Router& router, const SystemContext& ctx) {
         {"Labels", json::array{}},
         {"ExperimentalBuild", false},
         {"ServerVersion", kBerthVersion},
-        {"Runtimes", json::object{{"berth", json::object{{"path", "berth-native"}}}}},
-        {"DefaultRuntime", "berth"},
+        {"Runtimes", runtimes(*ctx.config)},
+        {"DefaultRuntime", ctx.config->default_runtime},
         {"Swarm", json::object{{"NodeID", ""},
                                {"NodeAddr", ""},
                                {"LocalNodeState", "inactive"},
@@ -361,7 +340,9 @@ void add_system_routes(Router& router, const SystemContext& ctx) {
         {"ContainerdCommit", json::object{{"ID", ""}, {"Expected", ""}}},
         {"RuncCommit", json::object{{"ID", ""}, {"Expected", ""}}},
         {"InitCommit", json::object{{"ID", ""}, {"Expected", ""}}},
-        {"SecurityOptions", json::array{"name=seccomp,profile=builtin"}},
+        {"SecurityOptions", ctx.config->userns_remap.empty()
+                                ? json::array{"name=seccomp,profile=builtin"}
+                                : json::array{"name=seccomp,profile=builtin", "name=userns"}},
         {"Warnings", warnings},
     };
     w.send_json(200, body);

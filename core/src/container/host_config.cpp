@@ -82,8 +82,10 @@ Result<void> check_cpuset(const std::string& requested, const std::string& avail
   return ok();
 }
 
+// `update`: the body of docker update, whose zero fields keep the
+// container's values (so a swap limit alone is fine there).
 Result<void> verify_resources(json::object& hc, const SpecHost& host,
-                              std::vector<std::string>& warnings) {
+                              std::vector<std::string>& warnings, bool update = false) {
   BERTH_TRY(std::int64_t memory, get_int(hc, "Memory", kHC));
   BERTH_TRY(std::int64_t swap, get_int(hc, "MemorySwap", kHC));
   BERTH_TRY(std::int64_t reservation, get_int(hc, "MemoryReservation", kHC));
@@ -102,7 +104,7 @@ Result<void> verify_resources(json::object& hc, const SpecHost& host,
   if (memory > 0 && swap > 0 && swap < memory) {
     return invalid("Minimum memoryswap limit should be larger than memory limit, see usage.");
   }
-  if (memory == 0 && swap > 0) {
+  if (memory == 0 && swap > 0 && !update) {
     return invalid("You should always set the Memory limit when using Memoryswap limit, see usage");
   }
   if (has_swappiness && host.cgroup_version == 2) {
@@ -208,6 +210,32 @@ Result<void> verify_modes(const json::object& hc) {
   if (oom_score_adj < -1000 || oom_score_adj > 1000) {
     return invalid("Invalid value " + std::to_string(oom_score_adj) +
                    ", range for oom score adj is [-1000, 1000]");
+  }
+  return ok();
+}
+
+// Docker's container.ValidateRestartPolicy, and no restart policy with
+// AutoRemove (the daemon would remove what it is to restart).
+Result<void> verify_restart_policy(const json::object& hc) {
+  constexpr std::string_view kWhere = "HostConfig.RestartPolicy";
+  BERTH_TRY(json::object policy, detail::get_object(hc, "RestartPolicy", kHC));
+  BERTH_TRY(std::string name, get_string(policy, "Name", kWhere));
+  BERTH_TRY(std::int64_t max, get_int(policy, "MaximumRetryCount", kWhere));
+  if (name == "always" || name == "unless-stopped" || name == "no") {
+    if (max != 0) {
+      return invalid(std::string("invalid restart policy: maximum retry count can only be used with 'on-failure'") +
+                     (max < 0 ? " and cannot be negative" : ""));
+    }
+  } else if (name == "on-failure") {
+    if (max < 0) return invalid("invalid restart policy: maximum retry count cannot be negative");
+  } else if (!name.empty()) {
+    // Before v25 an empty name was the default: still accepted.
+    return invalid("invalid restart policy: unknown policy '" + name +
+                   "'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+  }
+  BERTH_TRY(bool auto_remove, detail::get_bool(hc, "AutoRemove", kHC));
+  if (auto_remove && !name.empty() && name != "no") {
+    return invalid("can't create 'AutoRemove' container with restart policy");
   }
   return ok();
 }
@@ -389,6 +417,13 @@ Result<json::array> rlimits(const json::object& hc, const json::object& default_
 
 }  // namespace detail
 
+Result<std::vector<std::string>> verify_update(json::object& update, const SpecHost& host) {
+  std::vector<std::string> warnings;
+  BERTH_TRY(verify_resources(update, host, warnings, true));
+  BERTH_TRY(verify_restart_policy(update));
+  return warnings;
+}
+
 std::span<const std::string_view> default_masked_paths() {
   static constexpr std::array<std::string_view, 12> kMasked = {
       "/proc/asound",     "/proc/acpi",        "/proc/interrupts",
@@ -434,6 +469,7 @@ Result<std::vector<std::string>> adapt_create_request(json::object& config, json
 
   BERTH_TRY(verify_resources(hc, host, warnings));
   BERTH_TRY(verify_modes(hc));
+  BERTH_TRY(verify_restart_policy(hc));
   BERTH_TRY(auto cap_add, detail::get_strings(hc, "CapAdd", kHC));
   BERTH_TRY(auto cap_drop, detail::get_strings(hc, "CapDrop", kHC));
   BERTH_TRY(tweak_capabilities(cap_add, cap_drop, false, host.capabilities));

@@ -1,5 +1,6 @@
 #include "berth/core/container/manager.hpp"
 
+#include "berth/core/container/archive.hpp"
 #include "berth/core/container/exec_user.hpp"
 #include "berth/core/container/names.hpp"
 #include "berth/core/container/oci_spec.hpp"
@@ -247,6 +248,11 @@ struct ContainerManager::Entry {
   bool removed = false;
   bool monitoring = false;
   std::thread monitor;
+  // Restart back-off (Docker's restart manager): the last delay, and when
+  // the current run started (a run of 10 s or more resets the delay).
+  std::chrono::milliseconds restart_delay{0};
+  std::chrono::steady_clock::time_point run_started{};
+  bool daemon_stopping = false;  // a pending restart is dropped
 };
 
 ContainerManager::ContainerManager(MetadataStore& db, image::ImageStore& images, const PluginHost& plugins,
@@ -261,8 +267,15 @@ ContainerManager::~ContainerManager() {
     for (auto& [id, e] : entries_) all.push_back(e);
   }
   // Monitors block on their shims; the shims and containers stay (they
-  // outlive the daemon by design), the threads are let go.
+  // outlive the daemon by design), the threads are let go. One waiting out
+  // a restart back-off gives the restart up (the next daemon applies the
+  // policy).
   for (auto& e : all) {
+    {
+      std::lock_guard lock(e->state_mutex);
+      e->daemon_stopping = true;
+    }
+    e->changed.notify_all();
     if (e->monitor.joinable()) e->monitor.detach();
   }
 }
@@ -352,6 +365,10 @@ std::vector<Container> ContainerManager::using_image(const std::string& image_id
 Result<const LogDriver*> ContainerManager::log_driver_for(const Container& c) {
   std::string type = string_at(object_at(c.host_config(), "LogConfig"), "Type");
   if (type.empty()) type = options_.default_log_driver;
+  return log_driver_named(type);
+}
+
+Result<const LogDriver*> ContainerManager::log_driver_named(const std::string& type) {
   std::lock_guard lock(mutex_);
   if (auto it = log_drivers_.find(type); it != log_drivers_.end()) return it->second.get();
   const Driver* d = plugins_.find("log", type);
@@ -367,7 +384,7 @@ std::string ContainerManager::log_info(const Container& c) const {
   }
   return json::serialize(json::object{{"ContainerID", c.id},
                                       {"ContainerName", c.name},
-                                      {"LogPath", string_at(c.config, "LogPath")},
+                                      {"LogPath", log_path(c.id, string_at(object_at(c.host_config(), "LogConfig"), "Type"))},
                                       {"Config", cfg}});
 }
 
@@ -397,15 +414,15 @@ Result<std::pair<std::string, std::vector<std::string>>> ContainerManager::creat
   if (!ec && image_config.is_object()) image_runtime_config = object_at(image_config.get_object(), "config");
   std::string id = random_id();
   BERTH_TRY(auto warnings, adapt_create_request(config, host_config, id, current_spec_host()));
+  BERTH_TRY(check_userns_mode(host_config, options_.userns_remap.enabled()));
   BERTH_TRY(auto merged, merge_image_config(config, image_runtime_config));
-  const auto& log_config = object_at(host_config, "LogConfig");
-  if (string_at(log_config, "Type").empty()) {
-    host_config["LogConfig"] = json::object{{"Type", options_.default_log_driver}, {"Config", object_at(log_config, "Config")}};
-  }
+  BERTH_TRY(resolve_log_config(host_config, id));
   std::string runtime = string_at(host_config, "Runtime");
-  if (!runtime.empty() && runtime != "native" && runtime != "berth" && !options_.runtimes.contains(runtime)) {
-    return make_error(Errc::invalid_argument, "Unknown runtime specified " + runtime);
+  if (runtime.empty()) runtime = options_.default_runtime;
+  if (runtime != "native" && !options_.runtimes.contains(runtime)) {
+    return make_error(Errc::invalid_argument, "unknown or invalid runtime name: " + runtime);
   }
+  host_config["Runtime"] = runtime;
 
   std::string name = name_in;
   {
@@ -463,6 +480,9 @@ Result<std::pair<std::string, std::vector<std::string>>> ContainerManager::creat
   }
   std::error_code fec;
   fs::create_directories(container_dir(id), fec);
+  if (std::string type = string_at(object_at(host_config, "LogConfig"), "Type"); type != "none") {
+    fs::create_directories(fs::path(log_path(id, type)).parent_path(), fec);
+  }
   Container c;
   c.id = id;
   c.name = name;
@@ -478,7 +498,7 @@ Result<std::pair<std::string, std::vector<std::string>>> ContainerManager::creat
       {"Path", merged.path},
       {"Args", args},
       {"Driver", driver->id()},
-      {"LogPath", container_dir(id) + "/" + id + "-json.log"},
+      {"LogPath", string_at(object_at(host_config, "LogConfig"), "Type") == "json-file" ? log_path(id, "json-file") : ""},
       {"HostnamePath", container_dir(id) + "/hostname"},
       {"HostsPath", container_dir(id) + "/hosts"},
       {"ResolvConfPath", container_dir(id) + "/resolv.conf"},
@@ -547,6 +567,11 @@ Result<void> ContainerManager::start(const std::string& name) {
       }
       id = e->c.id;
       auto_remove = bool_at(e->c.host_config(), "AutoRemove");
+      // A start by the user resets the restart policy's state (Docker's
+      // ResetRestartManager): the count, the back-off, a previous stop.
+      e->c.state.stopped_by_user = false;
+      e->c.state.restart_count = 0;
+      e->restart_delay = std::chrono::milliseconds(0);
     }
     started = start_locked(*e);
   }
@@ -591,17 +616,34 @@ Result<void> ContainerManager::start_locked(Entry& e) {
     return err;
   };
 
+  const auto& cfg = c.container_config();
+  const auto& hc = c.host_config();
+  // In a remapped user namespace the layers are seen through idmapped mounts
+  // and what the daemon writes for the container belongs to its root.
+  const bool remapped = uses_remapped_userns(options_.userns_remap, hc);
+  IdmapOptions idmap;
+  if (remapped) {
+    idmap = IdmapOptions{options_.userns_fd, bundle + "/idmap", options_.userns_remap.root_uid(),
+                         options_.userns_remap.root_gid()};
+  }
+  auto give_to_root = [&](const std::string& path) -> Result<void> {
+    if (remapped && ::chown(path.c_str(), idmap.upper_uid, idmap.upper_gid) != 0) {
+      return errno_error(Errc::internal, "chown " + path, errno);
+    }
+    return ok();
+  };
   BERTH_TRY(auto specs, driver->get(c.id));
-  if (auto r = mount_all(specs, rootfs); !r) {
+  if (auto r = mount_all(specs, rootfs, idmap); !r) {
     (void)driver->put(c.id);
     return std::move(r).error();
   }
 
-  const auto& cfg = c.container_config();
-  const auto& hc = c.host_config();
   // Docker creates a missing working directory in the container.
   if (auto wd = string_at(cfg, "WorkingDir"); !wd.empty()) {
-    if (auto inside = resolve_in_root(rootfs, wd)) fs::create_directories(inside.value(), ec);
+    if (auto inside = resolve_in_root(rootfs, wd); inside && !fs::exists(inside.value(), ec)) {
+      fs::create_directories(inside.value(), ec);
+      if (auto r = give_to_root(inside.value()); !r) return fail(std::move(r).error());
+    }
   }
   std::string network_mode = string_at(hc, "NetworkMode");
   bool host_network = network_mode == "host";
@@ -627,6 +669,9 @@ Result<void> ContainerManager::start_locked(Entry& e) {
     return fail(std::move(r).error());
   }
   if (auto r = write_atomic(resolv_path, resolv_conf(host_network)); !r) return fail(std::move(r).error());
+  for (const std::string* path : {&hostname_path, &hosts_path, &resolv_path}) {
+    if (auto r = give_to_root(*path); !r) return fail(std::move(r).error());
+  }
 
   auto image_info = images_.get(c.image_id);
   SpecInput in;
@@ -645,6 +690,8 @@ Result<void> ContainerManager::start_locked(Entry& e) {
   in.resolv_conf_path = resolv_path;
   in.netns_path = host_network ? "host" : "";
   in.cgroup_parent = string_at(hc, "CgroupParent").empty() ? options_.cgroup_parent : string_at(hc, "CgroupParent");
+  in.uid_mappings = options_.userns_remap.uid_maps;
+  in.gid_mappings = options_.userns_remap.gid_maps;
   auto spec = make_spec(in);
   if (!spec) return fail(std::move(spec).error());
   if (auto r = write_atomic(bundle + "/config.json", json::serialize(spec.value())); !r) {
@@ -661,7 +708,8 @@ Result<void> ContainerManager::start_locked(Entry& e) {
   std::string runtime = string_at(hc, "Runtime");
   if (runtime.empty()) runtime = options_.default_runtime;
   if (auto it = options_.runtimes.find(runtime); it != options_.runtimes.end()) {
-    so.runtime = it->second;
+    so.runtime = it->second.path;
+    so.runtime_args = it->second.args;
   } else {
     so.runtime = "native";
   }
@@ -688,6 +736,7 @@ Result<void> ContainerManager::start_locked(Entry& e) {
     e.c.state.oom_killed = false;
     e.c.state.started_at = rfc3339_now();
     e.c.state.finished_at = kZeroTime;
+    e.run_started = std::chrono::steady_clock::now();
     ++e.starts;
     c = e.c;
   }
@@ -737,9 +786,35 @@ Result<void> ContainerManager::cleanup_after_exit(Entry& e) {
   return ok();
 }
 
+namespace {
+
+// Whether `c`'s restart policy starts it again after it exited (Docker's
+// restart manager). At a daemon start, `always` applies even after a stop
+// by the user ("restarted only when the daemon restarts"); the others do
+// not once the user stopped it. After an exit, the caller checks the stop.
+bool restart_policy_applies(const Container& c, bool at_daemon_start) {
+  const auto& policy = object_at(c.host_config(), "RestartPolicy");
+  std::string name = string_at(policy, "Name");
+  std::int64_t max = int_at(policy, "MaximumRetryCount");
+  if (name == "always") return true;
+  if (at_daemon_start && c.state.stopped_by_user) return false;
+  if (name == "unless-stopped") return true;
+  return name == "on-failure" && c.state.exit_code != 0 && (max == 0 || c.state.restart_count < max);
+}
+
+// Docker's back-off: 100 ms, doubling up to a minute; back to 100 ms when
+// the run that just ended lasted 10 s or more.
+std::chrono::milliseconds next_restart_delay(std::chrono::milliseconds last, std::chrono::steady_clock::duration ran) {
+  constexpr std::chrono::milliseconds kFirst{100}, kMax{60000};
+  if (ran >= std::chrono::seconds(10) || last.count() == 0) return kFirst;
+  return std::min(last * 2, kMax);
+}
+
+}  // namespace
+
 void ContainerManager::on_exit(const std::shared_ptr<Entry>& e, const ExitStatus& status) {
   bool auto_remove = false, restart = false;
-  int delay_ms = 0;
+  std::chrono::milliseconds delay{0};
   Container c;
   {
     std::lock_guard op(e->m);
@@ -756,41 +831,44 @@ void ContainerManager::on_exit(const std::shared_ptr<Entry>& e, const ExitStatus
     if (auto r = cleanup_after_exit(*e); !r) logger("container")->warn("clean up {}: {}", e->c.id, r.error().message);
     c = e->c;
     // Restart policies (Docker's): always / unless-stopped / on-failure[:N],
-    // not after a user's stop; delays double from 100 ms.
-    const auto& policy = object_at(c.host_config(), "RestartPolicy");
-    std::string pname = string_at(policy, "Name");
-    std::int64_t max = int_at(policy, "MaximumRetryCount");
+    // not after a user's stop.
     auto_remove = bool_at(c.host_config(), "AutoRemove");
-    if (!c.state.stopped_by_user && !auto_remove) {
-      if (pname == "always" || pname == "unless-stopped") restart = true;
-      if (pname == "on-failure" && c.state.exit_code != 0 && (max == 0 || c.state.restart_count < max)) restart = true;
-    }
+    restart = !c.state.stopped_by_user && !auto_remove && restart_policy_applies(c, false);
     if (restart) {
       std::lock_guard lock(e->state_mutex);
       e->c.state.status = "restarting";
       e->c.state.restart_count++;
-      delay_ms = 100 << std::min(e->c.state.restart_count - 1, 10);
+      delay = next_restart_delay(e->restart_delay, std::chrono::steady_clock::now() - e->run_started);
+      e->restart_delay = delay;
       c = e->c;
     }
     (void)save(c);
+    // Reported before waiters wake, so that "die" comes before what they
+    // report next ("stop", "destroy"); Docker's "oom" precedes it.
+    if (status.oom_killed) emit("oom", c);
+    emit("die", c, {{"exitCode", std::to_string(status.exit_code)}});
     {
       std::lock_guard lock(e->state_mutex);
       ++e->exits;
     }
     e->changed.notify_all();
   }
-  emit("die", c, {{"exitCode", std::to_string(status.exit_code)}});
-  if (status.oom_killed) emit("oom", c);
   if (auto_remove) {
     if (auto r = remove(c.id, true, true); !r) logger("container")->warn("auto-remove {}: {}", c.id, r.error().message);
     return;
   }
   if (restart) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    // The back-off ends early when the container is stopped, removed or
+    // started by the user meanwhile, or the daemon shuts down.
+    auto pending = [&] { return e->c.state.status == "restarting" && !e->removed && !e->daemon_stopping; };
+    {
+      std::unique_lock lock(e->state_mutex);
+      e->changed.wait_for(lock, delay, [&] { return !pending(); });
+    }
     std::lock_guard op(e->m);
     {
       std::lock_guard lock(e->state_mutex);
-      if (e->c.state.status != "restarting" || e->removed) return;
+      if (!pending()) return;
     }
     if (auto r = start_locked(*e); !r) {
       logger("container")->warn("restart {}: {}", c.id, r.error().message);
@@ -840,8 +918,11 @@ Result<void> ContainerManager::stop(const std::string& name, std::optional<int> 
     if (!e->c.state.running()) return ok();
     e->c.state.stopped_by_user = true;
     if (e->c.state.status == "restarting") {
+      // Between runs: the pending restart is called off (its monitor waits
+      // on `changed`).
       e->c.state.status = "exited";
       (void)save(e->c);
+      e->changed.notify_all();
       return ok();
     }
     (void)save(e->c);
@@ -859,20 +940,29 @@ Result<void> ContainerManager::stop(const std::string& name, std::optional<int> 
   }
   Shim shim(state_dir(id));
   if (e->c.state.status == "paused") (void)unpause(id);
+  // As Docker: "kill" for each signal sent, "stop" once it exited.
+  auto signal_event = [&](int s) {
+    std::unique_lock lock(e->state_mutex);
+    emit("kill", e->c, {{"signal", std::to_string(s)}});
+  };
+  signal_event(sig);
   (void)shim.kill(sig);
   auto exited = [&] { return e->exits > exits; };
   {
     std::unique_lock lock(e->state_mutex);
     if (*timeout < 0 ? (e->changed.wait(lock, exited), true)
                      : e->changed.wait_for(lock, std::chrono::seconds(*timeout), exited)) {
+      emit("stop", e->c);
       return ok();
     }
   }
+  signal_event(SIGKILL);
   (void)shim.kill(SIGKILL);
   std::unique_lock lock(e->state_mutex);
   if (!e->changed.wait_for(lock, std::chrono::seconds(30), exited)) {
     return make_error(Errc::internal, "container " + id + " did not exit after SIGKILL");
   }
+  emit("stop", e->c);
   return ok();
 }
 
@@ -884,8 +974,10 @@ Result<void> ContainerManager::restart(const std::string& name, std::optional<in
     e->c.state.stopped_by_user = false;
   }
   auto r = start(name);
-  if (!r && r.error().code == Errc::already_exists) return ok();
-  return r;
+  if (!r && r.error().code != Errc::already_exists) return r;
+  BERTH_TRY(auto c, get(name));
+  emit("restart", c);
+  return ok();
 }
 
 Result<State> ContainerManager::wait(const std::string& name, WaitCondition condition,
@@ -954,23 +1046,32 @@ Result<void> ContainerManager::remove(const std::string& name, bool force, bool 
                                             ". Stop the container before attempting removal or force remove");
     }
   }
-  if (force) {
-    bool running = false;
-    {
-      std::lock_guard lock(e->state_mutex);
-      running = e->c.state.running();
-    }
-    if (running) {
-      BERTH_TRY(stop(id, 0, std::string("SIGKILL")));
-    }
-  }
-  std::lock_guard op(e->m);
+  // With force, a start in progress when the removal began (it holds the
+  // operation lock) finishes first, and what it started is killed too.
+  std::unique_lock op(e->m, std::defer_lock);
   Container c;
-  {
+  for (int round = 0;; ++round) {
+    if (force) {
+      bool running = false;
+      {
+        std::lock_guard lock(e->state_mutex);
+        running = e->c.state.running();
+      }
+      if (running) {
+        BERTH_TRY(stop(id, 0, std::string("SIGKILL")));
+      }
+    }
+    op.lock();
     std::lock_guard lock(e->state_mutex);
-    if (e->c.state.running()) return make_error(Errc::conflict, "container " + id + " started again while being removed");
-    e->c.state.status = "removing";
-    c = e->c;
+    if (!e->c.state.running()) {
+      e->c.state.status = "removing";
+      c = e->c;
+      break;
+    }
+    if (!force || round >= 3) {
+      return make_error(Errc::conflict, "container " + id + " started again while being removed");
+    }
+    op.unlock();
   }
   (void)save(c);
   (void)cleanup_after_exit(*e);
@@ -1003,6 +1104,9 @@ Result<void> ContainerManager::remove(const std::string& name, bool force, bool 
     e->removed = true;
   }
   e->changed.notify_all();
+  // A monitor waiting out a restart back-off takes the operation lock
+  // to see the removal: let it go before joining it.
+  op.unlock();
   if (e->monitor.joinable()) {
     if (e->monitor.get_id() == std::this_thread::get_id()) {
       e->monitor.detach();
@@ -1056,13 +1160,17 @@ Result<void> ContainerManager::resize(const std::string& name, int height, int w
     id = e->c.id;
     if (!e->c.state.running()) return make_error(Errc::conflict, "Container " + id + " is not running");
   }
-  return Shim(state_dir(id)).resize(height, width);
+  BERTH_TRY(Shim(state_dir(id)).resize(height, width));
+  std::lock_guard lock(e->state_mutex);
+  emit("resize", e->c, {{"height", std::to_string(height)}, {"width", std::to_string(width)}});
+  return ok();
 }
 
 Result<std::uint64_t> ContainerManager::expect_attach(const std::string& name) {
   BERTH_TRY(auto e, find(name));
   std::lock_guard lock(e->state_mutex);
   ++e->attaches_expected;
+  emit("attach", e->c);
   return e->starts;
 }
 
@@ -1090,6 +1198,8 @@ Result<FrameStream> ContainerManager::attach(const std::string& name, bool in, b
     id = e->c.id;
     if (!e->c.state.running()) return make_error(Errc::conflict, "You cannot attach to a stopped container, start it first");
     if (e->c.state.status == "paused") return make_error(Errc::conflict, "You cannot attach to a paused container, unpause it first");
+    // An attach made before the start was reported by expect_attach.
+    if (!replay) emit("attach", e->c);
   }
   return Shim(state_dir(id)).attach(in, out, err, replay);
 }
@@ -1119,6 +1229,26 @@ Result<void> ContainerManager::logs(const std::string& name, const LogsOptions& 
 
 // --- exec -------------------------------------------------------------------
 
+namespace {
+
+// The command of an exec as Docker's exec events name it: the entrypoint,
+// a space, and the arguments joined by spaces ("exec_start: ls ").
+std::string exec_command_line(const json::object& config) {
+  std::string out;
+  const auto* cmd = config.if_contains("Cmd");
+  if (cmd == nullptr || !cmd->is_array()) return out;
+  const auto& a = cmd->get_array();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].is_string()) continue;
+    if (i > 1) out += ' ';
+    out += a[i].get_string();
+    if (i == 0) out += ' ';
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::string> ContainerManager::exec_create(const std::string& name, const json::object& config) {
   BERTH_TRY(auto e, find(name));
   Container c;
@@ -1138,6 +1268,7 @@ Result<std::string> ContainerManager::exec_create(const std::string& name, const
   x.config = config;
   std::lock_guard lock(mutex_);
   execs_[x.id] = x;
+  emit("exec_create: " + exec_command_line(config), c, {{"execID", x.id}});
   return x.id;
 }
 
@@ -1162,18 +1293,25 @@ Result<FrameStream> ContainerManager::exec_start(const std::string& exec_id) {
   auto& rec = execs_[exec_id];
   rec.running = true;
   rec.pid = pid;
-  emit("exec_start", c, {{"execID", exec_id}});
+  emit("exec_start: " + exec_command_line(x.config), c, {{"execID", exec_id}});
   return stream;
 }
 
 void ContainerManager::exec_finished(const std::string& exec_id, int exit_code) {
-  std::lock_guard lock(mutex_);
-  auto it = execs_.find(exec_id);
-  if (it == execs_.end()) return;
-  it->second.running = false;
-  it->second.has_exit = true;
-  it->second.exit_code = exit_code;
-  it->second.pid = 0;
+  std::string container_id;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = execs_.find(exec_id);
+    if (it == execs_.end()) return;
+    it->second.running = false;
+    it->second.has_exit = true;
+    it->second.exit_code = exit_code;
+    it->second.pid = 0;
+    container_id = it->second.container_id;
+  }
+  if (auto c = get(container_id)) {
+    emit("exec_die", c.value(), {{"execID", exec_id}, {"exitCode", std::to_string(exit_code)}});
+  }
 }
 
 Result<void> ContainerManager::exec_resize(const std::string& exec_id, int height, int width) {
@@ -1248,18 +1386,218 @@ Result<void> ContainerManager::restore() {
     } else {
       (void)unmount_all_under(bundle_dir(c.id) + "/rootfs");
     }
-    const auto& policy = object_at(e->c.host_config(), "RestartPolicy");
-    std::string pname = string_at(policy, "Name");
     if (bool_at(e->c.host_config(), "AutoRemove") && e->c.state.status == "exited") {
       (void)remove(c.id, true, false);
       continue;
     }
-    if (pname == "always" || (pname == "unless-stopped" && !e->c.state.stopped_by_user)) to_start.push_back(e);
+    // Containers never started stay created.
+    if (e->c.state.status == "exited" && restart_policy_applies(e->c, true)) to_start.push_back(e);
   }
   for (auto& e : to_start) {
     std::lock_guard op(e->m);
     if (auto r = start_locked(*e); !r) logger("container")->warn("restart {}: {}", e->c.id, r.error().message);
   }
+  return ok();
+}
+
+// --- the container's filesystem (changes, export, cp, commit) ----------------------
+
+ContainerManager::MountedRootfs::~MountedRootfs() {
+  if (driver_ == nullptr) return;
+  if (auto r = unmount_all_under(path_); !r) logger("container")->warn("unmount {}: {}", path_, r.error().message);
+  (void)driver_->put(c_.id);
+}
+
+Result<std::unique_ptr<ContainerManager::MountedRootfs>> ContainerManager::mount_rootfs(const std::string& name) {
+  BERTH_TRY(auto e, find(name));
+  std::unique_ptr<MountedRootfs> m(new MountedRootfs);
+  m->entry_ = e;
+  m->op_ = std::unique_lock(e->m);
+  {
+    std::lock_guard lock(e->state_mutex);
+    if (e->removed) return make_error(Errc::not_found, "No such container: " + name);
+    m->c_ = e->c;
+  }
+  m->path_ = bundle_dir(m->c_.id) + "/rootfs";
+  // Running or paused: the shim's container has it mounted (under the op
+  // lock it stays so).
+  if (m->c_.state.status == "running" || m->c_.state.status == "paused") return m;
+  const StorageDriver* driver = images_.driver();
+  if (driver == nullptr) return make_error(Errc::failed_precondition, "no storage driver is loaded");
+  std::error_code ec;
+  fs::create_directories(m->path_, ec);
+  if (ec) return make_error(Errc::internal, "create " + m->path_ + ": " + ec.message());
+  (void)unmount_all_under(m->path_);
+  BERTH_TRY(auto specs, driver->get(m->c_.id));
+  if (auto r = mount_all(specs, m->path_); !r) {
+    (void)driver->put(m->c_.id);
+    return std::move(r).error();
+  }
+  m->driver_ = driver;
+  return m;
+}
+
+namespace {
+
+// The storage driver's id of the layer a container's read-write layer sits
+// on ("" for an image without layers).
+Result<std::string> parent_cache_id(image::ImageStore& images, const Container& c) {
+  BERTH_TRY(auto info, images.get(c.image_id));
+  if (info.top_layer.empty()) return std::string();
+  auto top = images.layer(info.top_layer);
+  if (!top) return make_error(Errc::not_found, "image " + c.image_id + " has no layer " + info.top_layer);
+  return top->cache_id;
+}
+
+}  // namespace
+
+Result<void> ContainerManager::with_layer(const std::string& name, const LayerFn& fn) {
+  BERTH_TRY(auto e, find(name));
+  std::lock_guard op(e->m);
+  BERTH_TRY(auto c, get(e->c.id));
+  const StorageDriver* driver = images_.driver();
+  if (driver == nullptr) return make_error(Errc::failed_precondition, "no storage driver is loaded");
+  BERTH_TRY(auto parent, parent_cache_id(images_, c));
+  return fn(*driver, c, parent);
+}
+
+Result<std::string> ContainerManager::layer_changes(const std::string& name) {
+  std::string text;
+  BERTH_TRY(with_layer(name, [&text](const StorageDriver& driver, const Container& c,
+                                     const std::string& parent) -> Result<void> {
+    BERTH_TRY(text, driver.changes(c.id, parent));
+    return ok();
+  }));
+  json::error_code ec;
+  json::value all = json::parse(text, ec);
+  if (ec || !all.is_array()) return make_error(Errc::internal, "invalid changes from the storage driver: " + text);
+  // Without the runtime's mount points, and without a directory that only
+  // changed because they were made in it.
+  std::vector<std::string> stubs;
+  json::array kept;
+  for (const auto& change : all.get_array()) {
+    std::string path = change.is_object() ? string_at(change.get_object(), "Path") : std::string();
+    if (is_runtime_stub(path)) {
+      stubs.push_back(path);
+    } else {
+      kept.push_back(change);
+    }
+  }
+  auto under = [](const std::string& path, const std::string& dir) { return path.starts_with(dir + "/"); };
+  json::array out;
+  for (const auto& change : kept) {
+    std::string path = string_at(change.get_object(), "Path");
+    bool stub_parent = std::any_of(stubs.begin(), stubs.end(), [&](const auto& s) { return under(s, path); });
+    bool has_children = std::any_of(kept.begin(), kept.end(), [&](const auto& k) {
+      return under(string_at(k.get_object(), "Path"), path);
+    });
+    const auto* kind = change.get_object().if_contains("Kind");
+    bool modified = kind != nullptr && kind->is_int64() && kind->get_int64() == 0;
+    if (!(stub_parent && modified && !has_children)) out.push_back(change);
+  }
+  return json::serialize(out);
+}
+
+Result<void> ContainerManager::layer_diff(const std::string& name,
+                                          const std::function<bool(const void*, std::size_t)>& write) {
+  return with_layer(name, [&](const StorageDriver& driver, const Container& c,
+                              const std::string& parent) -> Result<void> {
+    // Through a file, to leave the runtime's mount points out (see
+    // layer_changes).
+    const std::string temp = container_dir(c.id) + "/commit-diff.tar";
+    struct Remove {
+      std::string path;
+      ~Remove() { ::unlink(path.c_str()); }
+    } remove_temp{temp};
+    {
+      std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+      if (!out) return make_error(Errc::internal, "create " + temp);
+      BERTH_TRY(driver.diff(c.id, parent, [&out](const void* buf, std::size_t len) {
+        out.write(static_cast<const char*>(buf), static_cast<std::streamsize>(len));
+        return static_cast<bool>(out);
+      }));
+      out.close();
+      if (!out) return make_error(Errc::internal, "write " + temp);
+    }
+    BERTH_TRY(auto read, image::file_reader(temp));
+    return filter_tar(read, write, [](std::string_view path) { return is_runtime_stub(path); });
+  });
+}
+
+// --- logging configuration ----------------------------------------------------
+
+std::string ContainerManager::log_path(const std::string& id, const std::string& type) const {
+  if (type.empty() || type == "json-file") return container_dir(id) + "/" + id + "-json.log";
+  return container_dir(id) + "/" + type + "-logs/container.log";
+}
+
+Result<void> ContainerManager::resolve_log_config(json::object& host_config, const std::string& id) {
+  const json::object& log_config = object_at(host_config, "LogConfig");
+  std::string type = string_at(log_config, "Type");
+  if (type.empty()) type = options_.default_log_driver;
+  json::object opts = object_at(log_config, "Config");
+  if (type == options_.default_log_driver) {
+    for (const auto& [k, v] : options_.default_log_opts) {
+      if (!opts.contains(k)) opts[k] = v;
+    }
+  }
+  host_config["LogConfig"] = json::object{{"Type", type}, {"Config", opts}};
+  auto driver = log_driver_named(type);
+  if (!driver) {
+    return make_error(Errc::invalid_argument, "logger: no log driver named '" + type + "' is registered");
+  }
+  Container probe;
+  probe.id = id;
+  probe.config = json::object{{"HostConfig", host_config}};
+  return driver.value()->validate(log_info(probe));
+}
+
+// --- cgroup / update -----------------------------------------------------------
+
+Result<std::string> ContainerManager::cgroup_of(const std::string& name) {
+  BERTH_TRY(auto e, find(name));
+  std::string id;
+  {
+    std::lock_guard lock(e->state_mutex);
+    id = e->c.id;
+    if (e->c.state.status == "restarting") {
+      return make_error(Errc::conflict, "Container " + id + " is restarting, wait until the container is running");
+    }
+    if (!e->c.state.running()) return make_error(Errc::conflict, "Container " + id + " is not running");
+  }
+  return cgroup_path(bundle_dir(id));
+}
+
+Result<void> ContainerManager::update(const std::string& name, const HostConfigChange& change) {
+  BERTH_TRY(auto e, find(name));
+  std::lock_guard op(e->m);
+  Container c;
+  {
+    std::lock_guard lock(e->state_mutex);
+    c = e->c;
+  }
+  auto cannot = [&](const Error& err) { return Error{err.code, "Cannot update container " + c.id + ": " + err.message}; };
+  if (c.state.status == "removing" || c.state.status == "dead" || e->removed) {
+    return cannot(make_error(Errc::conflict, "container is marked for removal and cannot be \"update\""));
+  }
+  json::object hc = c.host_config();
+  auto resources = change(c, hc);
+  if (!resources) return cannot(resources.error());
+  // Not running (or between restarts): the next start applies the HostConfig.
+  if (c.state.running() && c.state.status != "restarting") {
+    auto cg = cgroup_path(bundle_dir(c.id));
+    if (!cg) return cannot(cg.error());
+    if (auto r = runtime::cgroups::update(cg.value(), resources.value()); !r) {
+      return cannot(Error{Errc::internal, r.error().message});
+    }
+  }
+  {
+    std::lock_guard lock(e->state_mutex);
+    e->c.config["HostConfig"] = std::move(hc);
+    c = e->c;
+  }
+  BERTH_TRY(save(c));
+  emit("update", c);
   return ok();
 }
 

@@ -322,6 +322,8 @@ Result<json::object> make_spec(const SpecInput& in) {
   BERTH_TRY(std::string network_mode, get_string(hc, "NetworkMode", where));
   BERTH_TRY(std::string ipc_mode, get_string(hc, "IpcMode", where));
   BERTH_TRY(std::string pid_mode, get_string(hc, "PidMode", where));
+  BERTH_TRY(std::string userns_mode, get_string(hc, "UsernsMode", where));
+  const bool remapped = !in.uid_mappings.empty() && userns_mode != "host";
   BERTH_TRY(std::string uts_mode, get_string(hc, "UTSMode", where));
   BERTH_TRY(std::string cgroupns_mode, get_string(hc, "CgroupnsMode", where));
   BERTH_TRY(std::string hostname, get_string(config, "Hostname", "Config"));
@@ -433,6 +435,8 @@ Result<json::object> make_spec(const SpecInput& in) {
     }
     // A privileged container may write /sys and the cgroup tree.
     if (privileged && (dest == "/sys" || m.at("type") == "cgroup")) remove_option(m, "ro");
+    // Docker too: a user namespace cannot remount the cgroup tree read-only.
+    if (remapped && m.at("type") == "cgroup") remove_option(m, "ro");
     mounts.push_back(std::move(m));
   }
   std::string rootfs_propagation;
@@ -471,13 +475,37 @@ Result<json::object> make_spec(const SpecInput& in) {
     namespaces.push_back(json::object{{"type", "ipc"}});
   }
   if (cgroupns_mode == "private") namespaces.push_back(json::object{{"type", "cgroup"}});
+  // The remapped user namespace; one joined namespace of another container
+  // (/proc/<pid>/ns/x) means joining its user namespace, which owns it.
+  json::array uid_mappings, gid_mappings;
+  if (remapped) {
+    json::object ns{{"type", "user"}};
+    for (const std::string* joined : {&in.netns_path, &in.ipc_ns_path, &in.pid_ns_path}) {
+      const std::size_t at = joined->rfind("/ns/");
+      if (joined->starts_with("/proc/") && at != std::string::npos) {
+        ns["path"] = joined->substr(0, at) + "/ns/user";
+        break;
+      }
+    }
+    if (!ns.contains("path")) {
+      auto to_json = [](const std::vector<IdMap>& maps, json::array& out) {
+        for (const IdMap& m : maps) {
+          out.push_back(json::object{{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.size}});
+        }
+      };
+      to_json(in.uid_mappings, uid_mappings);
+      to_json(in.gid_mappings, gid_mappings);
+    }
+    namespaces.push_back(std::move(ns));
+  }
 
   // ---- sysctls
   json::object sysctl;
   if (!domainname.empty()) sysctl["kernel.domainname"] = domainname;
   if (!host_net && !container_net) {
     // Unprivileged ping and low ports in a network namespace of its own.
-    if (host.sysctl_ping_group_range) sysctl["net.ipv4.ping_group_range"] = "0 2147483647";
+    // Not in a user namespace, as Docker: its GIDs do not reach 2147483647.
+    if (host.sysctl_ping_group_range && !remapped) sysctl["net.ipv4.ping_group_range"] = "0 2147483647";
     if (host.sysctl_ip_unprivileged_port_start) sysctl["net.ipv4.ip_unprivileged_port_start"] = "0";
   }
   BERTH_TRY(json::object user_sysctls, detail::get_object(hc, "Sysctls", where));
@@ -497,6 +525,10 @@ Result<json::object> make_spec(const SpecInput& in) {
                              {"resources", std::move(linux_resources)},
                              {"cgroupsPath", cgroups_path},
                              {"namespaces", std::move(namespaces)}};
+  if (!uid_mappings.empty()) {
+    linux_section["uidMappings"] = std::move(uid_mappings);
+    linux_section["gidMappings"] = std::move(gid_mappings);
+  }
 
   // ---- seccomp
   std::string profile = security.seccomp;

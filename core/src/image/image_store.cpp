@@ -6,6 +6,7 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <random>
@@ -588,6 +589,28 @@ Result<std::vector<DeleteEntry>> ImageStore::prune(bool all, std::int64_t& recla
     out.insert(out.end(), entries.begin(), entries.end());
   }
   return out;
+}
+
+void ImageStore::log_event(const std::string& action, const std::string& id,
+                           std::map<std::string, std::string> attributes) {
+  if (!event_) return;
+  // The given attributes ("name") win over labels of the same key.
+  auto resolved = id.empty() ? Result<std::string>(make_error(Errc::not_found, "no image")) : resolve(id);
+  auto info = resolved ? get(resolved.value()) : Result<ImageInfo>(std::move(resolved).error());
+  boost::json::error_code ec;
+  auto config = info ? boost::json::parse(info.value().config, ec) : boost::json::value();
+  const boost::json::value* labels = nullptr;
+  if (!ec && config.is_object()) {
+    if (const auto* c = config.get_object().if_contains("config"); c != nullptr && c->is_object()) {
+      labels = c->get_object().if_contains("Labels");
+    }
+  }
+  if (labels != nullptr && labels->is_object()) {
+    for (const auto& [k, v] : labels->get_object()) {
+      if (v.is_string()) attributes.emplace(std::string(k), std::string(v.get_string()));
+    }
+  }
+  event_(action, id, attributes);
 }
 
 }  // namespace berth::core::image

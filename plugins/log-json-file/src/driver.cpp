@@ -1,38 +1,35 @@
 // The json-file logging driver: Docker's default log format, rotation by
-// max-size/max-file, read-back with since/until/tail/follow.
-#include <memory>
+// max-size/max-file (rotated files gzipped with compress), read-back with
+// since/until/tail/follow. Files, rotation and reading are log_common's;
+// this driver is the record format (record.hpp) and its options.
 #include <string_view>
 
+#include "berth/plugins/log_common/file_driver.hpp"
 #include "berth/plugins/log_json_file.h"
-#include "berth/sdk/logging.hpp"
-#include "log_file.hpp"
-#include "log_reader.hpp"
 #include "options.hpp"
+#include "record.hpp"
 
 namespace berth::plugins::log_json_file {
 
 namespace {
 
-class JsonFileDriver final : public sdk::LoggingDriver {
- public:
-  explicit JsonFileDriver(const sdk::Host& host) : host_(host) {}
-
-  std::unique_ptr<sdk::ContainerLog> open(std::string_view info_json) override {
-    return std::make_unique<LogFile>(parse_log_info(info_json));
-  }
-
-  void read(std::string_view info_json, const sdk::LogReadOptions& options,
-            const sdk::LogSink& sink) override {
-    read_log(parse_log_info(info_json), options, sink, host_);
-  }
-
- private:
-  sdk::Host host_;
-};
+// One line per record; a line that is not a record is skipped.
+std::size_t decode_line(std::string_view bytes, log_common::Record& record, bool& valid) {
+  const auto newline = bytes.find('\n');
+  if (newline == std::string_view::npos) return 0;
+  std::optional<Record> decoded = decode_record(bytes.substr(0, newline));
+  valid = decoded.has_value();
+  if (valid) record = std::move(*decoded);
+  return newline + 1;
+}
 
 }  // namespace
 
+constexpr log_common::FileDriverTraits kJsonFile{
+    &parse_log_info, &encode_record, {&decode_line, "lines that are not json-file records"}};
+
 }  // namespace berth::plugins::log_json_file
 
-BERTH_DEFINE_PLUGIN(berth_builtin_log_json_file, berth::plugins::log_json_file::JsonFileDriver,
+BERTH_DEFINE_PLUGIN(berth_builtin_log_json_file,
+                    berth::plugins::log_common::FileDriver<berth::plugins::log_json_file::kJsonFile>,
                     "json-file", "1.0.0", BERTH_CAP_LOGGING_READ)

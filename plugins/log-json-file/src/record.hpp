@@ -9,18 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "berth/plugins/log_common/log_reader.hpp"
 #include "berth/sdk/logging.hpp"
 
 namespace berth::plugins::log_json_file {
 
-struct Record {
-  sdk::StdStream stream = sdk::StdStream::out;
-  std::int64_t time_unix_nano = 0;
-  bool partial = false;
-  std::string line;
-
-  sdk::LogMessage message() const { return {stream, time_unix_nano, partial, line}; }
-};
+using log_common::Record;
 
 // Appends the record's line, with its newline, to `out`.
 void encode_record(const sdk::LogMessage& message, std::string& out);

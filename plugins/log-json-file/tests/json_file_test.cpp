@@ -3,27 +3,19 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "berth/plugins/log_common/driver_test.hpp"
 #include "berth/plugins/log_json_file.h"
-#include "berth/sdk/testing/driver_under_test.hpp"
-#include "berth/sdk/testing/fake_host.hpp"
-#include "berth/sdk/types.hpp"
 #include "options.hpp"
 #include "record.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-using namespace std::chrono_literals;
 using berth::plugins::log_json_file::decode_record;
 using berth::plugins::log_json_file::encode_record;
 using berth::plugins::log_json_file::format_time;
@@ -31,22 +23,11 @@ using berth::plugins::log_json_file::parse_size;
 using berth::plugins::log_json_file::parse_time;
 using berth::sdk::LogMessage;
 using berth::sdk::StdStream;
-using berth::sdk::to_berth_str;
-using berth::sdk::testing::DriverSource;
-using berth::sdk::testing::DriverUnderTest;
-using berth::sdk::testing::FakeError;
-using berth::sdk::testing::FakeHost;
-
-// 2026-11-27T23:59:59Z
-constexpr std::int64_t second = 1'795'823'999'000'000'000;
-const std::string id = "3f2a9c0e1b7d4a6f8e5c2b1a0d9f8e7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f10";
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
+using berth::plugins::log_common::testing::DriverTest;
+using berth::plugins::log_common::testing::id;
+using berth::plugins::log_common::testing::numbered;
+using berth::plugins::log_common::testing::read_file;
+using berth::plugins::log_common::testing::second;
 
 std::string encode(StdStream stream, std::int64_t time, bool partial, std::string_view line) {
   std::string out;
@@ -138,74 +119,9 @@ TEST(Options, SizesAreDockersDecimalUnits) {
 }
 
 // A json-file driver on a FakeHost, driven through its C table.
-class JsonFile : public ::testing::Test {
+class JsonFile : public DriverTest {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(driver_.init(), BERTH_OK) << driver_.init_error();
-    fs::create_directories(dir_);
-  }
-
-  std::string info(const std::string& config = "{}") const {
-    return R"({"ContainerID":")" + id + R"(","ContainerName":"/web","LogPath":")" + path_.string() +
-           R"(","Config":)" + config + "}";
-  }
-
-  berth_status open(const std::string& info_json, void** stream, std::string* message = nullptr) {
-    FakeError err;
-    const berth_status status =
-        driver_.logging().open(driver_.instance(), to_berth_str(info_json), stream, err.raw());
-    if (message != nullptr) *message = err.message();
-    return status;
-  }
-
-  void log(void* stream, std::int64_t time, const std::string& line) {
-    const berth_log_message m{sizeof(berth_log_message), BERTH_LOG_STDOUT, time, 0,
-                              to_berth_str(line)};
-    FakeError err;
-    ASSERT_EQ(driver_.logging().log(driver_.instance(), stream, &m, err.raw()), BERTH_OK)
-        << err.message();
-  }
-
-  void close(void* stream) { driver_.logging().close(driver_.instance(), stream); }
-
-  struct Collected {
-    std::vector<std::string> lines;
-    std::atomic<bool> stop{false};
-    std::mutex mutex;
-    static std::int32_t on(void* ctx, const berth_log_message* m) {
-      auto* self = static_cast<Collected*>(ctx);
-      std::lock_guard lock(self->mutex);
-      self->lines.emplace_back(m->line.data, m->line.len);
-      return 0;
-    }
-    static std::int32_t stopped(void* ctx) { return static_cast<Collected*>(ctx)->stop.load(); }
-    std::size_t size() {
-      std::lock_guard lock(mutex);
-      return lines.size();
-    }
-  };
-
-  berth_status read(const std::string& info_json, Collected& out, bool follow = false) {
-    const berth_log_read_options options{
-        sizeof(berth_log_read_options), 0, 0, -1, follow ? 1 : 0, 0};
-    const berth_log_sink sink{sizeof(berth_log_sink), &out, &Collected::on, &Collected::stopped};
-    FakeError err;
-    const berth_status status = driver_.logging().read(driver_.instance(), to_berth_str(info_json),
-                                                       &options, &sink, err.raw());
-    EXPECT_EQ(status, BERTH_OK) << err.message();
-    return status;
-  }
-
-  static std::string numbered(int i) {
-    std::string line = "record " + std::to_string(i) + " ";
-    line.resize(60, '.');
-    return line;
-  }
-
-  FakeHost host_;
-  DriverUnderTest driver_{DriverSource::builtin("json-file", &berth_builtin_log_json_file), host_};
-  fs::path dir_ = host_.root() / "containers" / id;
-  fs::path path_ = dir_ / (id + "-json.log");
+  JsonFile() : DriverTest(&berth_builtin_log_json_file, id + "-json.log") {}
 };
 
 TEST_F(JsonFile, WritesDockersFormatWithMode0640) {
@@ -278,26 +194,40 @@ TEST_F(JsonFile, MaxFileOneStartsTheFileOver) {
 }
 
 TEST_F(JsonFile, FollowCrossesRotations) {
-  const std::string config = R"({"max-size":"300","max-file":"4"})";
+  expect_follow_crosses_rotations(R"({"max-size":"300","max-file":"4"})");
+}
+
+TEST_F(JsonFile, CompressGzipsRotatedFilesAndReadsThemBack) {
+  const std::string config = R"({"max-size":"1k","max-file":"4","compress":"true"})";
   void* stream = nullptr;
   ASSERT_EQ(open(info(config), &stream), BERTH_OK);
+  constexpr int total = 200;
+  for (int i = 0; i < total; ++i) log(stream, second + i, numbered(i));
+  close(stream);  // waits for the last compression
+
+  for (int n = 1; n <= 3; ++n) {
+    const std::string gz = path_.string() + "." + std::to_string(n) + ".gz";
+    EXPECT_TRUE(fs::exists(gz)) << gz;
+    EXPECT_FALSE(fs::exists(path_.string() + "." + std::to_string(n))) << "left uncompressed";
+    const std::string head = read_file(gz).substr(0, 2);
+    EXPECT_EQ(head, "\x1f\x8b") << gz << " is not gzip";
+  }
+  EXPECT_FALSE(fs::exists(path_.string() + ".4.gz"));
+
   Collected got;
-  std::thread reader([&] { read(info(config), got, true); });
-  constexpr int total = 60;
-  for (int i = 0; i < total; ++i) {
-    log(stream, second + i, numbered(i));
-    // Keep within what four files hold between two polls of the reader.
-    if (i % 3 == 2) std::this_thread::sleep_for(60ms);
+  read(info(config), got);
+  ASSERT_GT(got.lines.size(), 24U) << "records of the compressed files are read back";
+  const int first = total - static_cast<int>(got.lines.size());
+  for (std::size_t i = 0; i < got.lines.size(); ++i) {
+    EXPECT_EQ(got.lines[i], numbered(first + static_cast<int>(i)));
   }
-  for (int waited = 0; got.size() < total && waited < 200; ++waited) {
-    std::this_thread::sleep_for(50ms);
-  }
-  got.stop = true;
-  reader.join();
-  close(stream);
-  std::vector<std::string> expected;
-  for (int i = 0; i < total; ++i) expected.push_back(numbered(i));
-  EXPECT_EQ(got.lines, expected);
+  Collected tail;
+  read(info(config), tail, false, 3);
+  EXPECT_EQ(tail.lines, (std::vector<std::string>{numbered(197), numbered(198), numbered(199)}));
+}
+
+TEST_F(JsonFile, FollowCrossesCompressedRotations) {
+  expect_follow_crosses_rotations(R"({"max-size":"300","max-file":"4","compress":"true"})");
 }
 
 TEST_F(JsonFile, BadOptionsAreRefusedWithTheOptionNamed) {
@@ -315,8 +245,10 @@ TEST_F(JsonFile, BadOptionsAreRefusedWithTheOptionNamed) {
                 "log-opt max-file=0: max-file cannot be less than 1"},
            Case{R"({"max-file":"three"})", BERTH_E_INVALID_ARGUMENT,
                 "log-opt max-file=three: not a number"},
-           Case{R"({"compress":"true"})", BERTH_E_UNSUPPORTED,
-                "log-opt compress=true: compressing rotated json-file logs is not supported yet"},
+           Case{R"({"compress":"true","max-size":"1m"})", BERTH_E_INVALID_ARGUMENT,
+                "compress cannot be true when max-file is less than 2 or max-size is not set"},
+           Case{R"({"compress":"true","max-file":"3"})", BERTH_E_INVALID_ARGUMENT,
+                "compress cannot be true when max-file is less than 2 or max-size is not set"},
            Case{R"({"compress":"maybe"})", BERTH_E_INVALID_ARGUMENT,
                 "log-opt compress=maybe: not a boolean"},
            Case{R"({"labels":"a,b"})", BERTH_E_UNSUPPORTED,
@@ -334,6 +266,9 @@ TEST_F(JsonFile, BadOptionsAreRefusedWithTheOptionNamed) {
 
   void* stream = nullptr;
   EXPECT_EQ(open(info(R"({"compress":"false","max-size":"10m","max-file":"2"})"), &stream),
+            BERTH_OK);
+  close(stream);
+  EXPECT_EQ(open(info(R"({"compress":"true","max-size":"10m","max-file":"2"})"), &stream),
             BERTH_OK);
   close(stream);
 }

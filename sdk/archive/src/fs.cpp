@@ -17,11 +17,6 @@
 
 namespace berth::sdk::archive::detail {
 
-void UniqueFd::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 void throw_errno(int err, std::string_view context) { throw Error::from_errno(err, context); }
 
 void rethrow_with_context(std::string_view context) {

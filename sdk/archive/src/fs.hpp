@@ -18,29 +18,11 @@
 #include <utility>
 #include <vector>
 
+#include "berth/sdk/unique_fd.hpp"
+
 namespace berth::sdk::archive::detail {
 
-// Owns a file descriptor; -1 when empty.
-class UniqueFd {
- public:
-  UniqueFd() noexcept = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  void reset(int fd = -1) noexcept;
-
- private:
-  int fd_ = -1;
-};
+using UniqueFd = sdk::UniqueFd;
 
 // Throws Error::from_errno(err, context).
 [[noreturn]] void throw_errno(int err, std::string_view context);

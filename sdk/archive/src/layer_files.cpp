@@ -21,11 +21,6 @@ namespace berth::sdk::files {
 using sdk::Errc;
 using sdk::Error;
 
-void Fd::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 Fd open_dir(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) throw Error::from_errno(errno, "open " + path);

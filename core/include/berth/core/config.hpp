@@ -39,6 +39,14 @@ struct DriverConfig {
   std::map<std::string, std::string> options_json;  // name -> JSON object text
 };
 
+// An OCI runtime CLI containers may run with (daemon.json "runtimes", like
+// Docker's): its path (or PATH name) and extra arguments before the command.
+struct RuntimeConfig {
+  std::string path;
+  std::vector<std::string> args;
+  bool operator==(const RuntimeConfig&) const = default;
+};
+
 // The resolved configuration the daemon runs with.
 struct DaemonConfig {
   std::string data_root = "/var/lib/berth";
@@ -47,6 +55,10 @@ struct DaemonConfig {
   std::vector<std::string> plugin_dirs;
   std::string storage_driver;  // empty: choose automatically
   std::string log_driver = "json-file";
+  // The default driver's --log-opt options (daemon.json "log-opts", Docker's
+  // name): they apply to containers that use the default driver, under what
+  // a container sets itself.
+  std::map<std::string, std::string> log_opts;
   std::string log_level = "info";
   TlsConfig tls;
   bool insecure_tcp = false;  // allow TCP without TLS (with a loud warning)
@@ -57,6 +69,13 @@ struct DaemonConfig {
   // Where container cgroups go (Docker's cgroup-parent): a path under each
   // hierarchy; a container's own --cgroup-parent wins.
   std::string cgroup_parent = "/berth";
+  // Docker's --userns-remap ("user[:group]", names or numbers, or "default"
+  // for the berthremap user): containers run in a user namespace mapped to
+  // that user's /etc/subuid and group's /etc/subgid ranges. Empty: off.
+  std::string userns_remap;
+  // "native" (built in) is always there; runc is added when installed.
+  std::map<std::string, RuntimeConfig> runtimes;
+  std::string default_runtime = "native";
 };
 
 // One layer of settings (the file, or the flags): only what it names.
@@ -68,11 +87,18 @@ struct ConfigLayer {
   std::optional<DriverConfig> drivers;
   std::optional<std::vector<std::string>> insecure_registries;
   std::optional<int> max_concurrent_downloads;
+  std::optional<std::map<std::string, RuntimeConfig>> runtimes;
+  std::optional<std::string> default_runtime;
+  std::optional<std::map<std::string, std::string>> log_opts;
+  std::optional<std::string> userns_remap;
 };
 
 // Parses daemon.json text. Unknown keys and wrong types are errors naming the
 // key; the file name is the context of every message.
 Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view file_name);
+
+// The daemon's --log-opt flags ("key=value" each) as "log-opts".
+Result<std::map<std::string, std::string>> parse_log_opts(const std::vector<std::string>& pairs);
 
 // Reads and parses a config file. A missing file is an empty layer when
 // `must_exist` is false (the default path), an error otherwise.

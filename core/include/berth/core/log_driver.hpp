@@ -51,6 +51,12 @@ class LogDriver {
   // `info_json`: {"ContainerID", "ContainerName", "LogPath", "Config"}.
   Result<Stream> open(const std::string& info_json) const;
 
+  // Checks a container's options with the driver before it has a log: a
+  // read of the empty log (drivers refuse unknown and bad options on read as
+  // on open, see berth/sdk/logging.hpp). The driver's own message, as
+  // invalid_argument; a driver that cannot read is not asked.
+  Result<void> validate(const std::string& info_json) const;
+
   // Delivers records to `on_record` (return false to stop); while following,
   // `stopped` is polled and ends the read when it answers true.
   Result<void> read(const std::string& info_json, const LogReadOptions& options,

@@ -34,10 +34,29 @@ namespace berth::core {
 // relative to the process's working directory).
 Result<void> mount(const MountSpec& spec, const std::string& target);
 
+// How a container's layers are shown to a remapped user namespace
+// (--userns-remap): the layers' files belong to host IDs, so they are seen
+// through idmapped mounts (mount_setattr(MOUNT_ATTR_IDMAP)) with the
+// namespace's mapping, host ID 0 showing as the container's root's host ID.
+// An overlay gets each lower directory as an idmapped clone attached below
+// `staging_dir` for the mount(2) call (overlayfs keeps private clones, so
+// they are detached right after, as containerd does; Linux 5.19+) and its
+// upper directory owned by upper_uid/upper_gid, the container's root, so
+// copy-ups and new files belong to the container's IDs on the host. A bind
+// description (a layer without parents, the vfs driver) becomes one
+// idmapped clone of its source: writes through it are stored unmapped.
+struct IdmapOptions {
+  int userns_fd = -1;        // a user namespace with the mapping; -1: plain mounts
+  std::string staging_dir;   // an empty or missing directory, removed again
+  unsigned upper_uid = 0, upper_gid = 0;
+};
+
 // Mounts every spec in order at `target`, each over the previous. All or
 // nothing: when one fails, the ones already mounted are unmounted again.
-// An empty list is an invalid_argument error.
-Result<void> mount_all(const std::vector<MountSpec>& specs, const std::string& target);
+// An empty list is an invalid_argument error. With `idmap` (userns_fd >= 0)
+// the layers are mounted idmapped; other mount types are unsupported there.
+Result<void> mount_all(const std::vector<MountSpec>& specs, const std::string& target,
+                       const IdmapOptions& idmap = {});
 
 enum class UnmountMode {
   normal,  // fails with conflict while the mount is busy

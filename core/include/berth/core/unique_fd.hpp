@@ -1,34 +1,10 @@
-// An owned file descriptor, closed when the owner goes away.
+// An owned file descriptor, closed when the owner goes away: the SDK's.
 #pragma once
 
-#include <unistd.h>
-
-#include <utility>
+#include "berth/sdk/unique_fd.hpp"
 
 namespace berth::core {
 
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) reset(o.release());
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
+using UniqueFd = sdk::UniqueFd;
 
 }  // namespace berth::core

@@ -14,7 +14,9 @@
 // container are serialised by its lock; a wait or attach does not hold it.
 #pragma once
 
+#include "berth/core/config.hpp"
 #include "berth/core/container/shim.hpp"
+#include "berth/core/container/userns.hpp"
 #include "berth/core/error.hpp"
 #include "berth/core/image/image_store.hpp"
 #include "berth/core/log_driver.hpp"
@@ -75,10 +77,16 @@ struct ManagerOptions {
   std::string shim_path;                  // berth-shim
   std::vector<std::string> plugin_dirs;   // handed to shims for log drivers
   std::string default_log_driver = "json-file";
-  // Extra OCI runtimes by name (daemon.json "runtimes"): name -> path.
-  std::map<std::string, std::string> runtimes;
+  std::map<std::string, std::string> default_log_opts;  // the default driver's
+  // OCI runtime CLIs by name (daemon.json "runtimes", runc when installed);
+  // "native" is the built-in one.
+  std::map<std::string, RuntimeConfig> runtimes;
   std::string default_runtime = "native";
   std::string cgroup_parent = "/berth";
+  // --userns-remap (off when it has no mappings), and a user namespace with
+  // its mapping for idmapped rootfs mounts, owned by the daemon.
+  UsernsRemap userns_remap;
+  int userns_fd = -1;
 };
 
 // What `wait` waits for (Docker's condition parameter).
@@ -170,6 +178,52 @@ class ContainerManager {
 
   const ManagerOptions& options() const { return options_; }
 
+  // A container's root filesystem readable and writable on the host, for
+  // export and cp: the running container's own mount, or else its layer
+  // mounted at the bundle's rootfs until this object goes. It holds the
+  // container's operation lock meanwhile (as Docker holds its container lock
+  // while copying), so the container cannot start, stop or be removed under
+  // it; destroy it on the thread that made it.
+  class MountedRootfs {
+   public:
+    ~MountedRootfs();
+    MountedRootfs(const MountedRootfs&) = delete;
+    MountedRootfs& operator=(const MountedRootfs&) = delete;
+    const std::string& path() const { return path_; }
+    const Container& container() const { return c_; }
+
+   private:
+    friend class ContainerManager;
+    MountedRootfs() = default;
+    std::shared_ptr<void> entry_;  // the Entry whose lock op_ holds
+    std::unique_lock<std::mutex> op_;
+    Container c_;
+    std::string path_;
+    const StorageDriver* driver_ = nullptr;  // set when this object mounted it
+  };
+  Result<std::unique_ptr<MountedRootfs>> mount_rootfs(const std::string& name);
+  // The changes of a container's read-write layer against its image, as the
+  // driver reports them (a JSON array of {"Path", "Kind"}, sorted by path)
+  // without the mount points the runtime made there (archive.hpp's
+  // is_runtime_stub: Docker keeps those in an init layer).
+  Result<std::string> layer_changes(const std::string& name);
+  // The tar of those changes (OCI whiteouts, the same stubs left out), for
+  // commit.
+  Result<void> layer_diff(const std::string& name, const std::function<bool(const void*, std::size_t)>& write);
+
+  // The cgroup (the bundle's linux.cgroupsPath) of a running container, for
+  // stats and top: conflict "Container <id> is not running" otherwise.
+  Result<std::string> cgroup_of(const std::string& name);
+  // docker update. Under the container's operation lock, `change` edits a
+  // copy of its HostConfig (or refuses: nothing changes) and returns the
+  // OCI linux.resources to apply. A running container gets them written to
+  // its cgroup first (a failure there: "Cannot update container <id>: ...",
+  // HostConfig kept); then the HostConfig is stored, so inspect and the
+  // next start see it. Emits "update".
+  using HostConfigChange =
+      std::function<Result<boost::json::object>(const Container& c, boost::json::object& host_config)>;
+  Result<void> update(const std::string& name, const HostConfigChange& change);
+
  private:
   struct Entry;
   Result<std::shared_ptr<Entry>> find(const std::string& name);
@@ -179,12 +233,26 @@ class ContainerManager {
   void monitor(std::shared_ptr<Entry> e);
   void on_exit(const std::shared_ptr<Entry>& e, const ExitStatus& status);
   Result<void> remove_files(const Container& c);
+  // Runs `fn` with the driver, the container and the driver id of the
+  // layer under its read-write layer, under the container's op lock.
+  using LayerFn = std::function<Result<void>(const StorageDriver&, const Container&, const std::string& parent)>;
+  Result<void> with_layer(const std::string& name, const LayerFn& fn);
   Result<const LogDriver*> log_driver_for(const Container& c);
   std::string state_dir(const std::string& id) const;
   std::string bundle_dir(const std::string& id) const;
   std::string container_dir(const std::string& id) const;
   std::string log_info(const Container& c) const;
   void emit(const std::string& action, const Container& c, const std::map<std::string, std::string>& extra = {});
+  Result<const LogDriver*> log_driver_named(const std::string& type);
+  // Create time, like Docker's mergeAndVerifyLogConfig: the daemon's default
+  // driver and its options fill in what HostConfig.LogConfig leaves out, and
+  // the driver checks the result (unknown driver or options: 400).
+  Result<void> resolve_log_config(boost::json::object& host_config, const std::string& id);
+  // Where a container's driver writes, as Docker puts it: <id>-json.log for
+  // json-file (the LogPath inspect shows), <driver>-logs/container.log in
+  // the container's directory for any other (inspect shows none: the file
+  // is the driver's business).
+  std::string log_path(const std::string& id, const std::string& type) const;
 
   MetadataStore& db_;
   image::ImageStore& images_;

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "berth/core/container/capabilities.hpp"
+#include "berth/core/container/userns.hpp"
 #include "berth/core/error.hpp"
 
 namespace berth::core::container {
@@ -108,6 +109,13 @@ Result<std::vector<std::string>> adapt_create_request(boost::json::object& confi
                                                       boost::json::object& host_config,
                                                       std::string_view id, const SpecHost& host);
 
+// Docker's checks of a POST /containers/{id}/update body (its Resources
+// fields and RestartPolicy at the top level, as HostConfig names them):
+// create's resource checks and messages, except that a swap limit without
+// a memory limit is allowed (the container's own memory limit stays).
+// Returns the warnings; may normalise fields as create does.
+Result<std::vector<std::string>> verify_update(boost::json::object& update, const SpecHost& host);
+
 struct SpecInput {
   std::string id;    // container ID (64 hex)
   std::string name;  // container name (for messages)
@@ -138,6 +146,11 @@ struct SpecInput {
   // HostConfig.Init: the host binary mounted at /sbin/docker-init; "" =
   // look for docker-init in PATH.
   std::string init_path;
+  // --userns-remap (userns.hpp): a new user namespace with these mappings
+  // (linux.uidMappings/gidMappings) unless HostConfig.UsernsMode is "host";
+  // empty: none. With a joined network, IPC or PID namespace path
+  // (/proc/<pid>/ns/x) the other container's user namespace is joined.
+  std::vector<IdMap> uid_mappings, gid_mappings;
   // Daemon-wide settings (daemon.json): init, no-new-privileges,
   // seccomp-profile (profile text; "" = Docker's default, "unconfined"),
   // default-ulimits (Docker's {"nofile": {"Name","Soft","Hard"}} object).

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -74,6 +75,19 @@ class ImageStore {
   // daemon once containers exist; unset: none).
   using InUseFn = std::function<std::vector<ImageUser>(const std::string& image_id)>;
   void set_in_use(InUseFn fn) { in_use_ = std::move(fn); }
+
+  // Tells /events what happens to images (set by the daemon; unset: nobody
+  // listens). Called by log_event with the action ("pull", "tag", "untag",
+  // "delete", ...), the actor ID and its attributes.
+  using EventFn = std::function<void(const std::string& action, const std::string& id,
+                                     const std::map<std::string, std::string>& attributes)>;
+  void on_event(EventFn fn) { event_ = std::move(fn); }
+  // Reports an image event as Docker's LogImageEvent: `id` is an image ID
+  // (or the reference pulled or pushed), `attributes` usually {"name": ...};
+  // the labels of the image `id` names, while it exists, join them.
+  void log_event(const std::string& action, const std::string& id,
+                 std::map<std::string, std::string> attributes);
+
   ContentStore& content() { return content_; }
 
   std::optional<LayerInfo> layer(const std::string& chain_id);
@@ -129,6 +143,7 @@ class ImageStore {
   ContentStore& content_;
   const StorageDriver* driver_;
   InUseFn in_use_;
+  EventFn event_;
   std::mutex mutex_;  // serialises changes that span the driver and the db
 };
 

@@ -33,6 +33,7 @@
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "berth/core/error.hpp"
@@ -88,5 +89,17 @@ struct Stats {
   std::uint64_t blkio_read = 0, blkio_write = 0;
 };
 Result<Stats> stats(const std::string& path);
+
+// Where `controller`'s files ("cpu", "cpuacct", "memory", "blkio", "io",
+// "pids") of the cgroup `path` are: the v1 hierarchy holding it, else the
+// v2 mount when it offers it (v2: the file names are v2's). For the files
+// stats() does not summarise (docker stats' per-CPU usage, throttling,
+// memory.stat). not_found when no hierarchy has the controller; whether
+// the directory exists is not checked.
+struct ControllerDir {
+  std::string dir;
+  bool v2 = false;
+};
+Result<ControllerDir> controller_dir(const std::string& path, std::string_view controller);
 
 }  // namespace berth::runtime::cgroups

@@ -11,29 +11,11 @@
 #include <utility>
 
 #include "berth/sdk/storage.hpp"
+#include "berth/sdk/unique_fd.hpp"
 
 namespace berth::sdk::files {
 
-// An owned file descriptor.
-class Fd {
- public:
-  Fd() noexcept = default;
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  int get() const noexcept { return fd_; }
-  void reset(int fd = -1) noexcept;
-
- private:
-  int fd_ = -1;
-};
+using Fd = sdk::UniqueFd;
 
 // Opens directory `path` without following a symlink in its last component.
 Fd open_dir(const std::string& path);
