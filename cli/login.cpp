@@ -37,8 +37,10 @@ std::string read_line(Context& ctx) {
   return line;
 }
 
-// Reads a line with the terminal's echo off, restoring it even on error.
-std::string read_secret(Context& ctx) {
+// Shows `prompt` and reads a line with the terminal's echo off (turned off
+// before the prompt shows, so a quick typist's answer is not echoed),
+// restoring it even on error.
+std::string read_secret(Context& ctx, std::string_view prompt) {
   termios saved{};
   bool restore = ::tcgetattr(STDIN_FILENO, &saved) == 0;
   if (restore) {
@@ -53,6 +55,7 @@ std::string read_secret(Context& ctx) {
       if (on) ::tcsetattr(STDIN_FILENO, TCSANOW, &state);
     }
   } guard{restore, saved};
+  ctx.out << prompt << std::flush;
   return read_line(ctx);
 }
 
@@ -76,8 +79,7 @@ StoredAuth prompt_for_credentials(Context& ctx, const LoginOpts& o, const std::s
   if (user.empty()) throw CliError("Error: Non-null Username Required");
   std::string password = o.password;
   if (password.empty()) {
-    ctx.out << "Password: " << std::flush;
-    password = read_secret(ctx);
+    password = read_secret(ctx, "Password: ");
     ctx.out << "\n";
     if (password.empty()) throw CliError("Error: Password Required");
   }

@@ -199,6 +199,14 @@ void take_arguments(const std::string& command, const char* usage, const char* d
                        " --help'.\n\nUsage:  berth " + command + " " + usage + "\n\n" + description,
                    125);
   }
+  // Options stop at the image; an option CLI11 did not know lands here.
+  if (rest.front().size() > 1 && rest.front().front() == '-') {
+    std::string flag = rest.front().substr(0, rest.front().find('='));
+    throw CliError("berth: unknown " + std::string(flag.starts_with("--") ? "flag: " : "shorthand flag: ") +
+                       (flag.starts_with("--") ? flag : "'" + flag.substr(1, 1) + "' in " + flag) +
+                       "\nSee 'berth " + command + " --help'.",
+                   125);
+  }
   o.flags.image = rest.front();
   o.flags.args.assign(rest.begin() + 1, rest.end());
   record_changed_flags(cmd, o.flags);

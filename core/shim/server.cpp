@@ -519,7 +519,10 @@ void Server::on_exited(pid_t pid, int status) {
 
 void Server::check_deadlines() {
   auto now = Clock::now();
-  if (holding_ && now >= hold_until_) release_hold();
+  if (holding_ && now >= hold_until_) {
+    release_hold();
+    maybe_finish(*container_);
+  }
   std::vector<Session*> due;
   for (auto& e : execs_) {
     if (e->exited && now >= e->drain_until) due.push_back(e.get());
@@ -528,11 +531,15 @@ void Server::check_deadlines() {
     close_outputs(*s);
     finish_exec(*s);
   }
-  if (!finished_ && container_->exited && now >= container_->drain_until) finish_container();
+  if (!finished_ && container_->exited && now >= container_->drain_until && !holding_) finish_container();
 }
 
 void Server::maybe_finish(Session& s) {
   if (!s.exited || s.out || s.err) return;
+  // An attach made before the start (docker run) is on its way: it takes the
+  // held output, then the exit, so a container that exits at once is seen
+  // even with a log driver that cannot replay it.
+  if (!s.is_exec && holding_) return;
   if (s.is_exec) {
     finish_exec(s);
   } else {
@@ -901,6 +908,10 @@ void Server::handle_request(Client& c, std::string_view line) {
         at += frame;
       }
       release_hold();
+      flush(c);
+      // The container may be gone already: the exit follows what it printed.
+      if (!finished_) maybe_finish(*container_);
+      return;
     }
     return flush(c);
   }

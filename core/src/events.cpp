@@ -37,6 +37,7 @@ json::object Event::to_json() const {
 Event container_event(const std::string& action, const container::Container& c,
                       std::map<std::string, std::string> extra) {
   Event e{.type = "container", .action = action, .actor_id = c.id, .attributes = std::move(extra)};
+  if (c.id.empty()) return e;  // about no container in particular (prune)
   if (const auto* labels = c.container_config().if_contains("Labels"); labels != nullptr && labels->is_object()) {
     for (const auto& [k, v] : labels->get_object()) {
       if (v.is_string()) e.attributes[std::string(k)] = v.get_string();

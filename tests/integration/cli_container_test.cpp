@@ -111,6 +111,10 @@ TEST_F(CliContainers, RunFailuresUseDockersExitCodes) {
   EXPECT_EQ(bad_flag.exit_code, 125);
   EXPECT_EQ(bad_flag.err,
             "berth: invalid argument \"lots\" for \"-m, --memory\" flag: invalid size: 'lots'\nSee 'berth run --help'.\n");
+  // An unknown flag is refused before anything reaches the daemon.
+  auto unknown = run({berth_path(), "-H", "unix:///berth-test-nowhere.sock", "run", "--berth-test-nosuch", kImage});
+  EXPECT_EQ(unknown.exit_code, 125);
+  EXPECT_EQ(unknown.err, "berth: unknown flag: --berth-test-nosuch\nSee 'berth run --help'.\n");
   auto no_image = berth({"run", "127.0.0.1:1/berth-test/none", "true"});
   EXPECT_EQ(no_image.exit_code, 125);
   EXPECT_TRUE(contains(no_image.err, "Unable to find image '127.0.0.1:1/berth-test/none:latest' locally\n"))

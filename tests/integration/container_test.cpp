@@ -8,7 +8,10 @@
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <string>
 #include <memory>
 #include <thread>
 
@@ -107,6 +110,73 @@ TEST_P(Containers, ContainersSurviveADaemonKilledWithSigkill) {
   auto stop = docker({"stop", "-t", "1", id});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
   EXPECT_EQ(docker({"inspect", "-f", "{{.State.Status}}", id}).out, "exited\n");
+}
+
+// The seed scenario with docker's own CLI on a real pseudo-terminal: a shell,
+// its exit status, the container left exited and startable again.
+TEST_P(Containers, RunInteractiveTerminalThroughAPty) {
+  std::map<std::string, std::string> env{{"DOCKER_CONFIG", work_.path()}, {"DOCKER_HOST", ""}};
+  auto r = run_on_terminal({GetParam(), "-H", daemon_->host(), "run", "-it", "--name", "berth-test-pty", kImage, "sh"},
+                           env, 100, {{"# ", "echo pid=$$; stty size; exit 3\n"}});
+  EXPECT_EQ(r.exit_code, 3) << r.out << daemon_->log();
+  EXPECT_NE(r.out.find("pid=1\r\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" 100\r\n"), std::string::npos) << r.out;
+  EXPECT_EQ(docker({"inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "berth-test-pty"}).out, "exited 3\n");
+  auto again = run_on_terminal({GetParam(), "-H", daemon_->host(), "start", "-ai", "berth-test-pty"}, env, 100,
+                               {{"# ", "echo again; exit 0\n"}});
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("again\r\n"), std::string::npos) << again.out;
+  EXPECT_EQ(docker({"rm", "berth-test-pty"}).exit_code, 0);
+}
+
+// kill -9 of the daemon under a client attached to one container and
+// another container logging: both run on, the attached client is cut off,
+// and after the restart logs -f, wait and stop work on them.
+TEST_P(Containers, DaemonKilledUnderAttachedAndLoggingContainers) {
+  const std::string ticker = "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done";
+  std::map<std::string, std::string> env{{"DOCKER_CONFIG", work_.path()}, {"DOCKER_HOST", ""}};
+  Background attached({GetParam(), "-H", daemon_->host(), "run", "--name", "berth-test-attached", kImage, "sh", "-c",
+                       ticker},
+                      env);
+  EXPECT_NE(attached.read_until("tick 3", std::chrono::seconds(20)).find("tick 3"), std::string::npos)
+      << daemon_->log();
+  auto logging = docker({"run", "-d", "--name", "berth-test-logging", kImage, "sh", "-c", ticker});
+  ASSERT_EQ(logging.exit_code, 0) << logging.err;
+
+  ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
+  // The attached client loses its daemon and ends with an error.
+  EXPECT_NE(attached.stop(0, std::chrono::seconds(20)), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  start_daemon();
+  ASSERT_TRUE(daemon_->started()) << daemon_->log();
+
+  for (const char* name : {"berth-test-attached", "berth-test-logging"}) {
+    EXPECT_EQ(docker({"inspect", "-f", "{{.State.Status}}", name}).out, "running\n") << name << daemon_->log();
+    Background follow({GetParam(), "-H", daemon_->host(), "logs", "-f", name}, env);
+    Background wait({GetParam(), "-H", daemon_->host(), "wait", name}, env);
+    // logs -f goes on with new output.
+    std::string first = docker({"logs", "--tail", "1", name}).out;
+    int n = std::atoi(first.c_str() + first.find("tick ") + 5);
+    std::string later = "tick " + std::to_string(n + 5) + "\n";
+    EXPECT_NE(follow.read_until(later, std::chrono::seconds(20)).find(later), std::string::npos) << name;
+    // sh as PID 1 ignores SIGTERM: stop kills it after the timeout.
+    auto stop = docker({"stop", "-t", "1", name});
+    EXPECT_EQ(stop.exit_code, 0) << stop.err;
+    EXPECT_EQ(wait.read_until("\n", std::chrono::seconds(20)), "137\n") << name;
+    EXPECT_EQ(wait.stop(0), 0);
+    EXPECT_EQ(follow.stop(0), 0) << "logs -f did not end with the container";
+    // Everything logged, before, during and after the daemon's absence, in order.
+    auto logs = docker({"logs", name}).out;
+    int last = -1;
+    bool gap = false;
+    for (std::size_t pos = 0; (pos = logs.find("tick ", pos)) != std::string::npos; pos += 5) {
+      int k = std::atoi(logs.c_str() + pos + 5);
+      gap = gap || k != last + 1;
+      last = k;
+    }
+    EXPECT_FALSE(gap) << name << ": " << logs;
+    EXPECT_GT(last, n + 4) << name;
+  }
 }
 
 TEST_P(Containers, ImportWithChangesThenRunItsCmd) {

@@ -157,6 +157,44 @@ TEST_P(DockerEvents, ExecPauseRenameRestartKillAndImageTransfers) {
   EXPECT_THAT(got[4], HasSubstr(", signal=9)"));
 }
 
+// The events of work on a container's files and processes, of rm -f and
+// of container prune, as Docker reports them.
+TEST_P(DockerEvents, TopCopyExportCommitForcedRemoveAndPrune) {
+  std::string t0 = unix_now();
+  ASSERT_EQ(docker({"run", "-d", "--name", "berth-test-files", kImage, "sleep", "1000"}).exit_code, 0);
+  EXPECT_EQ(docker({"top", "berth-test-files"}).exit_code, 0);
+  TempDir dir("events-files");
+  write_file(dir / "in.txt", "in\n");
+  EXPECT_EQ(docker({"cp", dir / "in.txt", "berth-test-files:/tmp/"}).exit_code, 0);
+  EXPECT_EQ(docker({"cp", "berth-test-files:/tmp/in.txt", dir / "out.txt"}).exit_code, 0);
+  EXPECT_EQ(docker({"export", "-o", dir / "rootfs.tar", "berth-test-files"}).exit_code, 0);
+  auto committed = docker({"commit", "-m", "snapshot", "berth-test-files", "berth-test/committed:1"});
+  ASSERT_EQ(committed.exit_code, 0) << committed.err;
+  EXPECT_EQ(docker({"rm", "-f", "berth-test-files"}).exit_code, 0);
+  ASSERT_EQ(docker({"create", "--name", "berth-test-idle", kImage, "true"}).exit_code, 0);
+  EXPECT_EQ(docker({"container", "prune", "-f"}).exit_code, 0);
+  std::string t1 = unix_now();
+
+  auto r = docker({"events", "--since", t0, "--until", t1, "--filter", "type=container", "--format",
+                   "{{.Action}} {{.Actor.Attributes.name}}"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(lines(r.out),
+              ElementsAre("create berth-test-files", "start berth-test-files", "top berth-test-files",
+                          "extract-to-dir berth-test-files", "archive-path berth-test-files",
+                          "export berth-test-files", "pause berth-test-files", "commit berth-test-files",
+                          "unpause berth-test-files", "kill berth-test-files", "die berth-test-files",
+                          "destroy berth-test-files", "create berth-test-idle", "destroy berth-test-idle",
+                          "prune <no value>"))
+      << daemon_->log();
+  auto commit = docker({"events", "--since", t0, "--until", t1, "--filter", "event=commit", "--format",
+                        "{{.Actor.Attributes.comment}} {{.Actor.Attributes.imageID}}"});
+  std::string image = docker({"image", "inspect", "-f", "{{.Id}}", "berth-test/committed:1"}).out;
+  EXPECT_EQ(commit.out, "snapshot " + image);
+  auto prune = docker({"events", "--since", t0, "--until", t1, "--filter", "event=prune", "--format",
+                       "{{.Actor.ID}}|{{.Actor.Attributes.reclaimed}}"});
+  EXPECT_EQ(prune.out, "|0\n");
+}
+
 TEST_P(DockerEvents, PushAndPullNameTheReference) {
   LocalRegistry registry;
   std::string repo = registry.host() + "/berth-test/events";

@@ -70,6 +70,7 @@ void get_archive(ContainerManager& containers, const Request& req, ResponseWrite
   }
   w.set_header(kPathStatHeader, container::path_stat_header(stat.value()));
   if (req.method == "HEAD") return w.send(200, "text/plain; charset=utf-8", "");
+  containers.log_event("archive-path", target->rootfs->container().id);
   std::ostream& out = w.stream(200, "application/x-tar");
   if (auto r = container::write_tree_tar(resolved.value().host, resolved.value().name,
                                          stream_writer(out, w));
@@ -116,6 +117,7 @@ void put_archive(ContainerManager& containers, Request& req, ResponseWriter& w) 
   std::string dest = host.value().substr(root.size());
   if (auto r = container::extract_into(root, dest.empty() ? "/" : dest, read, options); !r)
     return w.send_error(r.error());
+  containers.log_event("extract-to-dir", c.id);
   w.send(200, "text/plain; charset=utf-8", "");
 }
 
@@ -148,6 +150,8 @@ Result<std::string> commit(ContainerManager& containers, image::ImageStore& imag
   }
   auto id = image::commit_container(
       images, cr, [&](const image::WriteFn& write) { return containers.layer_diff(c.id, write); });
+  // As Docker: "commit" while still paused, then "unpause".
+  if (id) containers.log_event("commit", c.id, {{"comment", cr.comment}, {"imageID", id.value()}});
   if (paused) {
     if (auto r = containers.unpause(c.id); !r)
       logger("api")->warn("unpause {} after commit: {}", c.id, r.error().message);
@@ -171,6 +175,7 @@ void add_container_fs_routes(Router& router, ContainerManager& containers,
   router.add("GET", "/containers/{name}/export", [&containers](Request& req, ResponseWriter& w) {
     auto rootfs = containers.mount_rootfs(req.params.at("name"));
     if (!rootfs) return w.send_error(rootfs.error());
+    containers.log_event("export", req.params.at("name"));
     std::ostream& out = w.stream(200, "application/x-tar");
     if (auto r = container::write_tree_tar(rootfs.value()->path(), "", stream_writer(out, w)); !r) {
       logger("api")->warn("export {}: {}", req.params.at("name"), r.error().message);

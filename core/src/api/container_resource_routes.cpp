@@ -262,6 +262,7 @@ void add_container_resource_routes(Router& router, ContainerManager& containers)
     const std::string* args = req.query_value("ps_args");
     auto r = top(containers, req.params.at("name"), args != nullptr ? *args : std::string());
     if (!r) return w.send_error(r.error());
+    containers.log_event("top", req.params.at("name"));
     w.send_json(200, r.value());
   });
   router.add("GET", "/containers/{name}/stats",

@@ -452,6 +452,7 @@ void add_container_routes(Router& router, ContainerManager& containers, image::I
       if (c.state.status != "exited" && c.state.status != "created" && c.state.status != "dead") continue;
       if (containers.remove(c.id, false, false)) deleted.emplace_back(c.id);
     }
+    containers.log_event("prune", "", {{"reclaimed", "0"}});
     w.send_json(200, json::object{{"ContainersDeleted", deleted.empty() ? json::value(nullptr) : json::value(deleted)},
                                   {"SpaceReclaimed", 0}});
   });

@@ -293,6 +293,19 @@ void ContainerManager::emit(const std::string& action, const Container& c,
   if (event_) event_(action, c, extra);
 }
 
+void ContainerManager::log_event(const std::string& action, const std::string& name,
+                                 const std::map<std::string, std::string>& extra) {
+  if (name.empty()) return emit(action, Container{}, extra);
+  auto e = find(name);
+  if (!e) return;
+  Container c;
+  {
+    std::lock_guard lock(e.value()->state_mutex);
+    c = e.value()->c;
+  }
+  emit(action, c, extra);
+}
+
 Result<void> ContainerManager::save(const Container& c) {
   return guard("save container " + c.id, [&] {
     db_.with_db([&](SQLite::Database& db) {
@@ -906,6 +919,11 @@ Result<void> ContainerManager::kill(const std::string& name, const std::string& 
 
 Result<void> ContainerManager::stop(const std::string& name, std::optional<int> timeout,
                                     std::optional<std::string> signal, bool* was_running) {
+  return halt(name, timeout, std::move(signal), was_running, true);
+}
+
+Result<void> ContainerManager::halt(const std::string& name, std::optional<int> timeout,
+                                    std::optional<std::string> signal, bool* was_running, bool stop_event) {
   BERTH_TRY(auto e, find(name));
   std::string id;
   std::uint64_t exits;
@@ -952,7 +970,7 @@ Result<void> ContainerManager::stop(const std::string& name, std::optional<int> 
     std::unique_lock lock(e->state_mutex);
     if (*timeout < 0 ? (e->changed.wait(lock, exited), true)
                      : e->changed.wait_for(lock, std::chrono::seconds(*timeout), exited)) {
-      emit("stop", e->c);
+      if (stop_event) emit("stop", e->c);
       return ok();
     }
   }
@@ -962,7 +980,7 @@ Result<void> ContainerManager::stop(const std::string& name, std::optional<int> 
   if (!e->changed.wait_for(lock, std::chrono::seconds(30), exited)) {
     return make_error(Errc::internal, "container " + id + " did not exit after SIGKILL");
   }
-  emit("stop", e->c);
+  if (stop_event) emit("stop", e->c);
   return ok();
 }
 
@@ -1057,8 +1075,10 @@ Result<void> ContainerManager::remove(const std::string& name, bool force, bool 
         std::lock_guard lock(e->state_mutex);
         running = e->c.state.running();
       }
+      // As Docker's rm -f: one SIGKILL, reported as "kill", "die" and then
+      // "destroy" (no "stop").
       if (running) {
-        BERTH_TRY(stop(id, 0, std::string("SIGKILL")));
+        BERTH_TRY(halt(id, 30, std::string("SIGKILL"), nullptr, false));
       }
     }
     op.lock();

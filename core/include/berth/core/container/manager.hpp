@@ -175,6 +175,11 @@ class ContainerManager {
   using EventFn = std::function<void(const std::string& action, const Container& c,
                                      const std::map<std::string, std::string>& extra)>;
   void on_event(EventFn fn) { event_ = std::move(fn); }
+  // Publishes a container event for work done outside the manager (top,
+  // export, archive-path, extract-to-dir, commit); with an empty name, one
+  // about no container in particular (prune).
+  void log_event(const std::string& action, const std::string& name,
+                 const std::map<std::string, std::string>& extra = {});
 
   const ManagerOptions& options() const { return options_; }
 
@@ -229,6 +234,9 @@ class ContainerManager {
   Result<std::shared_ptr<Entry>> find(const std::string& name);
   Result<void> save(const Container& c);
   Result<void> start_locked(Entry& e);
+  // stop(), reporting "stop" only when `stop_event` (rm -f does not).
+  Result<void> halt(const std::string& name, std::optional<int> timeout, std::optional<std::string> signal,
+                    bool* was_running, bool stop_event);
   Result<void> cleanup_after_exit(Entry& e);
   void monitor(std::shared_ptr<Entry> e);
   void on_exit(const std::shared_ptr<Entry>& e, const ExitStatus& status);
