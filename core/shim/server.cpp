@@ -25,6 +25,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <thread>
 
 namespace berth::shim {
 
@@ -361,6 +362,11 @@ Result<void> Server::start_container() {
       if (const auto* p = linux_->is_object() ? linux_->as_object().if_contains("cgroupsPath") : nullptr) {
         if (p->is_string()) cgroup_path_ = std::string(p->get_string());
       }
+      boost::system::error_code no_limit;
+      if (const auto* limit = spec.find_pointer("/linux/resources/memory/limit", no_limit);
+          limit != nullptr && limit->is_int64()) {
+        memory_limited_ = limit->get_int64() > 0;
+      }
     }
   }
   runtime_ = make_runtime(options_);
@@ -498,6 +504,15 @@ void Server::on_exited(pid_t pid, int status) {
     exit_.finished_at = core::rfc3339_now();
     if (oom_before_) {
       auto after = oom_kills();
+      // The kernel counts an OOM kill just after it sent the SIGKILL: when a
+      // memory-limited container died of SIGKILL, the count gets a moment
+      // (at most 20 ms) to catch up.
+      for (int i = 0; i < 10 && memory_limited_ && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && after &&
+                      *after <= *oom_before_;
+           ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        after = oom_kills();
+      }
       exit_.oom_killed = after && *after > *oom_before_;
     }
     container_->drain_until = deadline;

@@ -134,6 +134,7 @@ class Server {
   std::vector<std::unique_ptr<Session>> dead_sessions_;
 
   std::string cgroup_path_;
+  bool memory_limited_ = false;  // the spec sets linux.resources.memory.limit
   std::optional<std::uint64_t> oom_before_;
   core::container::ExitStatus exit_;
   // hold_output: the container's output since the start, as frames, until

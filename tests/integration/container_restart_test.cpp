@@ -141,8 +141,9 @@ TEST_F(ContainerRestarts, AlwaysBacksOffDoublingAndResetsAfterTenSeconds) {
   EXPECT_GE(gap(4), 0.79) << logs;
   EXPECT_LT(gap(4), 1.5) << logs;
   EXPECT_GT(gap(4), gap(2) * 1.5) << logs;
-  // Run 5 lasted more than 10 s: back to 100 ms.
-  EXPECT_LT(gap(5), 0.5) << logs;
+  // Run 5 lasted more than 10 s: back to 100 ms (without the reset it would
+  // be 1.6 s; the margin is for the start's own time on a loaded machine).
+  EXPECT_LT(gap(5), 1.0) << logs;
   EXPECT_GE(std::stoi(inspect("berth-test-always", "{{.RestartCount}}")), 5);
   auto stop = docker({"stop", "-t", "1", "berth-test-always"});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;

@@ -16,7 +16,6 @@
 // Short names keep lowerdir lists short: a mount's options must fit one page
 // (see get()). A layer is built in tmp/ and renamed into layers/ when
 // complete, and renamed out of layers/ before it is deleted.
-#include "berth/sdk/layer_files.hpp"
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -25,9 +24,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <map>
-#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +33,7 @@
 
 #include "berth/plugins/storage_overlay.h"
 #include "berth/sdk/layer_archive.hpp"
+#include "berth/sdk/layer_table.hpp"
 #include "berth/sdk/storage.hpp"
 #include "probe.hpp"
 
@@ -51,17 +50,6 @@ namespace archive = sdk::archive;
 // overlay2's limit: deeper chains are refused at create.
 constexpr std::size_t max_lowers = 128;
 constexpr std::size_t link_name_length = 26;
-
-template <class F>
-auto with_context(const std::string& context, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Error& e) {
-    throw Error(e.code(), context + ": " + e.what());
-  } catch (const std::exception& e) {
-    throw Error(Errc::internal, context + ": " + e.what());
-  }
-}
 
 void check_options(std::string_view opts_json, const std::string& context) {
   if (opts_json.empty()) return;
@@ -138,32 +126,13 @@ std::vector<std::string> parse_lower_file(std::string_view text) {
 
 class OverlayDriver final : public sdk::StorageDriver {
  public:
-  explicit OverlayDriver(const sdk::Host& host) : host_(host) {
-    const std::string_view state = host.state_dir();
-    if (state.empty()) {
-      throw Error(Errc::failed_precondition, "overlay: the host offers no state directory");
-    }
-    root_ = std::filesystem::absolute(std::string(state)).lexically_normal().string();
-    while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
-    // Mount options are split at ',' and lowerdir lists at ':'.
-    if (root_.find_first_of(",:\\\"") != std::string::npos) {
-      throw Error(Errc::failed_precondition,
-                  "overlay: state directory " + root_ +
-                      " contains one of , : \\ \" which overlay mount options cannot carry");
-    }
-    layers_dir_ = root_ + "/layers";
-    links_dir_ = root_ + "/l";
-    tmp_dir_ = root_ + "/tmp";
-    with_context("overlay: prepare " + root_, [&] {
-      ensure_dir(layers_dir_, 0700);
-      ensure_dir(links_dir_, 0700);
-      ensure_dir(tmp_dir_, 0700);
-      // Leftovers of creates, removes and probes a crash interrupted.
-      for (const auto& entry : std::filesystem::directory_iterator(tmp_dir_)) {
-        remove_tree(entry.path().string());
-      }
-    });
-    support_ = probe_overlay(tmp_dir_);
+  explicit OverlayDriver(const sdk::Host& host)
+      : host_(host),
+        root_(checked_root(host)),
+        layers_(host, "overlay", root_),
+        links_dir_(root_ + "/l") {
+    with_context("overlay: prepare " + root_, [&] { ensure_dir(links_dir_, 0700); });
+    support_ = probe_overlay(layers_.tmp_dir());
     backing_fs_ = backing_filesystem(root_);
     load_layers();
   }
@@ -191,15 +160,8 @@ class OverlayDriver final : public sdk::StorageDriver {
     if (mount_label.find_first_of("\"\n") != std::string_view::npos) {
       throw Error(Errc::invalid_argument, context + ": invalid mount label");
     }
-    std::vector<std::string> lowers;
-    {
-      const std::lock_guard lock(mutex_);
-      Layer& layer = ready_layer(id, context);
-      ++layer.refs;
-      layer.mounted = true;
-      lowers = layer.lowers;
-    }
-    try {
+    layers_.get(id, context, [&](const LayerData& data) {
+      const std::vector<std::string>& lowers = data.lowers;
       if (lowers.empty()) {
         out.mount("bind", diff_dir(id), "rbind");
         return;
@@ -213,102 +175,36 @@ class OverlayDriver final : public sdk::StorageDriver {
       options += support_.extra_options;
       if (!mount_label.empty()) options += ",context=\"" + std::string(mount_label) + "\"";
       out.mount("overlay", "overlay", options);
-    } catch (...) {
-      const std::lock_guard lock(mutex_);
-      --ready_layer(id, context).refs;
-      throw;
-    }
+    });
   }
 
   void put(std::string_view id) override {
     const std::string context = "put layer " + std::string(id);
     check_layer_id(id, context);
-    const std::lock_guard lock(mutex_);
-    Layer& layer = ready_layer(id, context);
-    if (layer.refs == 0) {
-      throw Error(Errc::failed_precondition, context + ": the layer is not referenced");
-    }
-    --layer.refs;
+    layers_.put(id, context);
   }
 
   void remove(std::string_view id) override {
     const std::string context = "remove layer " + std::string(id);
     check_layer_id(id, context);
-    std::string parent;
-    std::string link;
-    {
-      const std::lock_guard lock(mutex_);
-      Layer& layer = ready_layer(id, context);
-      if (layer.refs > 0) {
-        throw Error(Errc::conflict, context + ": the layer is mounted (" +
-                                        std::to_string(layer.refs) + " references)");
+    layers_.remove(id, context, [&](const LayerData& data) {
+      const std::string link = links_dir_ + "/" + data.link;
+      // The layer is gone; a link left behind is dropped at the next start.
+      if (::unlink(link.c_str()) != 0 && errno != ENOENT) {
+        host_.warn(context + ": unlink " + link + ": " + std::strerror(errno));
       }
-      if (layer.children > 0) {
-        throw Error(Errc::conflict,
-                    context + ": " + std::to_string(layer.children) + " layers are based on it");
-      }
-      if (layer.pins > 0) throw Error(Errc::conflict, context + ": the layer is in use");
-      layer.state = State::removing;
-      parent = layer.parent;
-      link = layer.link;
-    }
-    std::string trash;
-    try {
-      with_context(context, [&] {
-        trash = make_temp_dir(tmp_dir_, std::string(id) + ".removed.");
-        if (::rename(layer_dir(id).c_str(), trash.c_str()) != 0) {
-          throw Error::from_errno(errno, "move " + layer_dir(id) + " to " + trash);
-        }
-        fsync_dir(layers_dir_);
-      });
-    } catch (...) {
-      const std::lock_guard lock(mutex_);
-      layers_.find(id)->second.state = State::ready;
-      if (!trash.empty()) ::rmdir(trash.c_str());
-      throw;
-    }
-    {
-      const std::lock_guard lock(mutex_);
-      layers_.erase(layers_.find(id));
-      if (auto it = layers_.find(parent); it != layers_.end()) --it->second.children;
-    }
-    // The layer is gone; what fails from here is cleaned at the next start.
-    if (::unlink((links_dir_ + "/" + link).c_str()) != 0 && errno != ENOENT) {
-      host_.warn(context + ": unlink " + links_dir_ + "/" + link + ": " + std::strerror(errno));
-    }
-    try {
-      remove_tree(trash);
-    } catch (const std::exception& e) {
-      host_.warn(context + ": " + e.what() + " (retried at the next start)");
-    }
+    });
   }
 
-  bool exists(std::string_view id) override {
-    const std::lock_guard lock(mutex_);
-    const auto it = layers_.find(id);
-    return it != layers_.end() && it->second.state == State::ready;
-  }
+  bool exists(std::string_view id) override { return layers_.exists(id); }
 
   std::int64_t apply_diff(std::string_view id, std::string_view parent,
                           const sdk::Reader& diff) override {
     const std::string context = "apply diff to layer " + std::string(id);
     check_layer_id(id, context);
-    // Checked and pinned at once: no remove can come in between.
-    const Pin pin(*this, id, context, [&](Layer& layer) {
-      check_parent(layer, parent, context);
-      if (layer.refs > 0) throw Error(Errc::conflict, context + ": the layer is mounted");
-      if (layer.pins > 0) throw Error(Errc::conflict, context + ": the layer is in use");
-      if (layer.applied || layer.mounted) {
-        throw Error(Errc::failed_precondition,
-                    context + ": the layer is not fresh (a diff was applied or it was mounted)");
-      }
-      layer.applied = true;
-    });
+    const auto pins = layers_.pin_fresh(
+        id, context, [&](const Layers::Layer& layer) { check_parent(layer, parent, context); });
     return with_context(context, [&] {
-      // Marked before extracting: a layer a crash left half-extracted must
-      // not pass as fresh after a restart.
-      write_file_synced(layer_dir(id) + "/applied", "");
-      fsync_dir(layer_dir(id));
       const archive::ReadFn read = [&diff](void* buf, std::size_t cap) {
         return diff.read(std::span(static_cast<std::byte*>(buf), cap));
       };
@@ -323,8 +219,9 @@ class OverlayDriver final : public sdk::StorageDriver {
   void diff(std::string_view id, std::string_view parent, const sdk::Writer& out) override {
     const std::string context = "diff layer " + std::string(id);
     check_layer_id(id, context);
-    const Pin pin(*this, id, context);
-    const std::vector<std::string> lowers = lower_dirs(id, parent, context);
+    const auto pins = layers_.pin(
+        {id}, context, [&](const Layers::Layer& layer) { check_parent(layer, parent, context); });
+    const std::vector<std::string> lowers = lower_dirs(parent, context);
     with_context(context, [&] {
       const std::vector<archive::Change> changes = archive::overlay_changes(diff_dir(id), lowers);
       archive::write_layer(diff_dir(id), changes, [&out](const void* buf, std::size_t len) {
@@ -336,8 +233,9 @@ class OverlayDriver final : public sdk::StorageDriver {
   void changes(std::string_view id, std::string_view parent, const sdk::Out& out) override {
     const std::string context = "changes of layer " + std::string(id);
     check_layer_id(id, context);
-    const Pin pin(*this, id, context);
-    const std::vector<std::string> lowers = lower_dirs(id, parent, context);
+    const auto pins = layers_.pin(
+        {id}, context, [&](const Layers::Layer& layer) { check_parent(layer, parent, context); });
+    const std::vector<std::string> lowers = lower_dirs(parent, context);
     out.write(with_context(
         context, [&] { return changes_json(archive::overlay_changes(diff_dir(id), lowers)); }));
   }
@@ -345,7 +243,7 @@ class OverlayDriver final : public sdk::StorageDriver {
   sdk::Usage usage(std::string_view id) override {
     const std::string context = "usage of layer " + std::string(id);
     check_layer_id(id, context);
-    const Pin pin(*this, id, context);
+    const auto pins = layers_.pin({id}, context);
     return with_context(context, [&] { return tree_usage(diff_dir(id)); });
   }
 
@@ -360,122 +258,70 @@ class OverlayDriver final : public sdk::StorageDriver {
   }
 
  private:
-  enum class State { creating, ready, removing };
-
-  struct Layer {
-    std::string parent;
-    std::string link;                 // short name in l/
-    std::vector<std::string> lowers;  // the parents' short names, nearest first
-    State state = State::creating;
-    int refs = 0;          // get()s not yet put()
-    int children = 0;      // layers on top of this one, including ones being created
-    int pins = 0;          // running operations that read the layer's files
-    bool applied = false;  // apply_diff ran (persisted as layers/<id>/applied)
-    bool mounted = false;  // get() ran since the driver started
+  // The layer's short name in l/, and its parents' short names, nearest first.
+  struct LayerData {
+    std::string link;
+    std::vector<std::string> lowers;
   };
+  using Layers = LayerTable<LayerData>;
 
-  // Holds ready layer `id` against removal for a scope. `check`, if given,
-  // runs on its record first, under the same lock, and may throw to refuse.
-  class Pin {
-   public:
-    Pin(OverlayDriver& driver, std::string_view id, const std::string& context,
-        const std::function<void(Layer&)>& check = {})
-        : driver_(driver), id_(id) {
-      const std::lock_guard lock(driver_.mutex_);
-      Layer& layer = driver_.ready_layer(id, context);
-      if (check) check(layer);
-      ++layer.pins;
+  // The state root, which must not hold what mount options cannot carry
+  // (options are split at ',' and lowerdir lists at ':').
+  static std::string checked_root(const sdk::Host& host) {
+    std::string root = state_root(host, "overlay");
+    if (root.find_first_of(",:\\\"") != std::string::npos) {
+      throw Error(Errc::failed_precondition,
+                  "overlay: state directory " + root +
+                      " contains one of , : \\ \" which overlay mount options cannot carry");
     }
-    ~Pin() {
-      const std::lock_guard lock(driver_.mutex_);
-      --driver_.layers_.find(id_)->second.pins;
-    }
-    Pin(const Pin&) = delete;
-    Pin& operator=(const Pin&) = delete;
-
-   private:
-    OverlayDriver& driver_;
-    std::string id_;
-  };
-
-  std::string layer_dir(std::string_view id) const { return layers_dir_ + "/" + std::string(id); }
-  std::string diff_dir(std::string_view id) const { return layer_dir(id) + "/diff"; }
-  std::string work_dir(std::string_view id) const { return layer_dir(id) + "/work"; }
-
-  // Callers hold mutex_.
-  Layer& ready_layer(std::string_view id, const std::string& context) {
-    const auto it = layers_.find(id);
-    if (it == layers_.end() || it->second.state != State::ready) {
-      throw Error(Errc::not_found, context + ": layer " + std::string(id) + " does not exist");
-    }
-    return it->second;
+    return root;
   }
+
+  std::string diff_dir(std::string_view id) const { return layers_.dir(id) + "/diff"; }
+  std::string work_dir(std::string_view id) const { return layers_.dir(id) + "/work"; }
 
   // The upper directory only holds the changes against the layer's own
   // parent; a diff against any other layer would need both trees mounted.
-  static void check_parent(const Layer& layer, std::string_view parent,
+  static void check_parent(const Layers::Layer& layer, std::string_view parent,
                            const std::string& context) {
     if (!parent.empty()) check_layer_id(parent, context + ": parent");
-    if (layer.parent != parent) {
-      throw Error(Errc::invalid_argument, context + ": the layer's parent is \"" + layer.parent +
-                                              "\", not \"" + std::string(parent) + "\"");
-    }
+    Layers::check_parent(layer, parent, context);
   }
 
-  // The diff directories of layer `id`'s parents, nearest first.
-  std::vector<std::string> lower_dirs(std::string_view id, std::string_view parent,
-                                      const std::string& context) {
-    const std::lock_guard lock(mutex_);
-    check_parent(ready_layer(id, context), parent, context);
+  // The diff directories of layer `parent` and its parents, nearest first.
+  // The caller pins a child of `parent`, which keeps them all.
+  std::vector<std::string> lower_dirs(std::string_view parent, const std::string& context) {
     std::vector<std::string> dirs;
-    for (std::string at(parent); !at.empty();) {
-      const auto it = layers_.find(at);
-      if (it == layers_.end()) {
-        throw Error(Errc::internal, context + ": ancestor layer " + at + " is missing");
-      }
-      dirs.push_back(diff_dir(at));
-      at = it->second.parent;
-    }
+    for (const std::string& id : layers_.lineage(parent, context)) dirs.push_back(diff_dir(id));
     return dirs;
   }
 
   void load_layers() {
-    with_context("overlay: load layers from " + layers_dir_, [&] {
-      for (const auto& entry : std::filesystem::directory_iterator(layers_dir_)) {
-        const std::string id = entry.path().filename().string();
-        try {
-          check_layer_id(id, "overlay: load layer");
-          Layer layer;
-          layer.state = State::ready;
-          layer.link = read_file_if_exists(layer_dir(id) + "/link");
-          if (!is_link_name(layer.link)) {
-            throw Error(Errc::internal, "overlay: load layer " + id + ": missing or bad link file");
-          }
-          layer.lowers = parse_lower_file(read_file_if_exists(layer_dir(id) + "/lower"));
-          layer.parent = read_file_if_exists(layer_dir(id) + "/parent");
-          layer.applied = std::filesystem::exists(layer_dir(id) + "/applied");
-          layers_.emplace(id, std::move(layer));
-        } catch (const Error& e) {
-          host_.warn(std::string(e.what()) + ": ignoring " + entry.path().string());
+    std::map<std::string, std::string> links;  // id -> link
+    layers_.load([&](const std::string& id) -> std::optional<Layers::Layer> {
+      try {
+        Layers::Layer layer;
+        layer.data.link = read_file_if_exists(layers_.dir(id) + "/link");
+        if (!is_link_name(layer.data.link)) {
+          throw Error(Errc::internal, "overlay: load layer " + id + ": missing or bad link file");
         }
+        layer.data.lowers = parse_lower_file(read_file_if_exists(layers_.dir(id) + "/lower"));
+        layer.parent = read_file_if_exists(layers_.dir(id) + "/parent");
+        links.emplace(id, layer.data.link);
+        return layer;
+      } catch (const Error& e) {
+        host_.warn(std::string(e.what()) + ": ignoring " + layers_.dir(id));
+        return std::nullopt;
       }
     });
-    for (const auto& [id, layer] : layers_) {
-      if (layer.parent.empty()) continue;
-      if (auto it = layers_.find(layer.parent); it != layers_.end()) {
-        ++it->second.children;
-      } else {
-        host_.warn("overlay: layer " + id + ": parent layer " + layer.parent + " is missing");
-      }
-    }
-    repair_links();
+    repair_links(links);
   }
 
   // Makes l/ hold exactly one link per layer: drops links a crash left
   // behind (a create or remove interrupted), restores missing ones.
-  void repair_links() {
+  void repair_links(const std::map<std::string, std::string>& links) {
     std::map<std::string, std::string> wanted;  // link -> id
-    for (const auto& [id, layer] : layers_) wanted.emplace(layer.link, id);
+    for (const auto& [id, link] : links) wanted.emplace(link, id);
     with_context("overlay: repair links in " + links_dir_, [&] {
       for (const auto& entry : std::filesystem::directory_iterator(links_dir_)) {
         const std::string name = entry.path().filename().string();
@@ -508,47 +354,26 @@ class OverlayDriver final : public sdk::StorageDriver {
     check_layer_id(id, context);
     if (!parent.empty()) check_layer_id(parent, context + ": parent");
     check_options(opts_json, context);
-    std::vector<std::string> lowers;
-    {
-      const std::lock_guard lock(mutex_);
-      if (layers_.contains(id)) throw Error(Errc::already_exists, context + ": the layer exists");
-      if (!parent.empty()) {
-        const auto it = layers_.find(parent);
-        if (it == layers_.end() || it->second.state != State::ready) {
-          throw Error(Errc::not_found,
-                      context + ": parent layer " + std::string(parent) + " does not exist");
-        }
-        if (it->second.lowers.size() + 1 > max_lowers) {
-          throw Error(Errc::failed_precondition, context + ": parent layer " + std::string(parent) +
-                                                     " is already " + std::to_string(max_lowers) +
-                                                     " layers deep");
-        }
-        lowers.push_back(it->second.link);
-        lowers.insert(lowers.end(), it->second.lowers.begin(), it->second.lowers.end());
-        ++it->second.children;
-      }
-      layers_.emplace(std::string(id), Layer{std::string(parent)});
-    }
-    std::string link;
-    try {
-      link = with_context(context, [&] { return build_layer(id, parent, lowers); });
-    } catch (...) {
-      const std::lock_guard lock(mutex_);
-      layers_.erase(layers_.find(id));
-      if (auto it = layers_.find(parent); it != layers_.end()) --it->second.children;
-      throw;
-    }
-    const std::lock_guard lock(mutex_);
-    Layer& layer = layers_.find(id)->second;
-    layer.link = std::move(link);
-    layer.lowers = std::move(lowers);
-    layer.state = State::ready;
+    layers_.create(
+        id, parent, context,
+        [&](const Layers::Layer& parent_layer, LayerData& data) {
+          const LayerData& parent_data = parent_layer.data;
+          if (parent_data.lowers.size() + 1 > max_lowers) {
+            throw Error(Errc::failed_precondition, context + ": parent layer " +
+                                                       std::string(parent) + " is already " +
+                                                       std::to_string(max_lowers) + " layers deep");
+          }
+          data.lowers.push_back(parent_data.link);
+          data.lowers.insert(data.lowers.end(), parent_data.lowers.begin(),
+                             parent_data.lowers.end());
+        },
+        [&](LayerData& data) { data.link = build_layer(id, parent, data.lowers); });
   }
 
   // Builds the layer in tmp/ and moves it into place; returns its link name.
   std::string build_layer(std::string_view id, std::string_view parent,
                           const std::vector<std::string>& lowers) {
-    const std::string tmp = make_temp_dir(tmp_dir_, std::string(id) + ".");
+    const std::string tmp = make_temp_dir(layers_.tmp_dir(), std::string(id) + ".");
     std::string link;
     try {
       ensure_dir(tmp + "/diff", 0755);
@@ -575,8 +400,8 @@ class OverlayDriver final : public sdk::StorageDriver {
       }
       fsync_dir(tmp);
       fsync_dir(links_dir_);
-      if (::rename(tmp.c_str(), layer_dir(id).c_str()) != 0) {
-        throw Error::from_errno(errno, "move " + tmp + " to " + layer_dir(id));
+      if (::rename(tmp.c_str(), layers_.dir(id).c_str()) != 0) {
+        throw Error::from_errno(errno, "move " + tmp + " to " + layers_.dir(id));
       }
     } catch (...) {
       if (!link.empty()) ::unlink((links_dir_ + "/" + link).c_str());
@@ -587,19 +412,16 @@ class OverlayDriver final : public sdk::StorageDriver {
       }
       throw;
     }
-    fsync_dir(layers_dir_);
+    fsync_dir(layers_.layers_dir());
     return link;
   }
 
   sdk::Host host_;
   std::string root_;
-  std::string layers_dir_;
+  Layers layers_;
   std::string links_dir_;
-  std::string tmp_dir_;
   OverlaySupport support_;
   std::string backing_fs_;
-  std::mutex mutex_;
-  std::map<std::string, Layer, std::less<>> layers_;
 };
 
 }  // namespace

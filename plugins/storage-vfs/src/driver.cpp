@@ -9,23 +9,21 @@
 // A layer is built in tmp/ and renamed into layers/ when complete, and
 // renamed out of layers/ before it is deleted, so layers/ only ever holds
 // whole layers.
-#include "berth/sdk/layer_files.hpp"
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstdio>
-#include <filesystem>
-#include <functional>
-#include <map>
-#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "berth/plugins/storage_vfs.h"
 #include "berth/sdk/layer_archive.hpp"
+#include "berth/sdk/layer_table.hpp"
 #include "berth/sdk/storage.hpp"
 #include "tree_copy.hpp"
 
@@ -38,18 +36,6 @@ namespace {
 using sdk::Errc;
 using sdk::Error;
 namespace archive = sdk::archive;
-
-// Runs `f`, prefixing what it throws with `context`.
-template <class F>
-auto with_context(const std::string& context, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Error& e) {
-    throw Error(e.code(), context + ": " + e.what());
-  } catch (const std::exception& e) {
-    throw Error(Errc::internal, context + ": " + e.what());
-  }
-}
 
 // vfs takes no options; "size" is Docker's quota option, which needs
 // filesystem support vfs does not have.
@@ -80,24 +66,13 @@ std::string changes_json(const std::vector<archive::Change>& changes) {
 
 class VfsDriver final : public sdk::StorageDriver {
  public:
-  explicit VfsDriver(const sdk::Host& host) : host_(host) {
-    const std::string_view state = host.state_dir();
-    if (state.empty()) {
-      throw Error(Errc::failed_precondition, "vfs: the host offers no state directory");
-    }
-    root_ = std::filesystem::absolute(std::string(state)).lexically_normal().string();
-    while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
-    layers_dir_ = root_ + "/layers";
-    tmp_dir_ = root_ + "/tmp";
-    with_context("vfs: prepare " + root_, [&] {
-      ensure_dir(layers_dir_, 0700);
-      ensure_dir(tmp_dir_, 0700);
-      // Leftovers of creates and removes a crash interrupted.
-      for (const auto& entry : std::filesystem::directory_iterator(tmp_dir_)) {
-        remove_tree(entry.path().string());
-      }
+  explicit VfsDriver(const sdk::Host& host)
+      : host_(host), root_(state_root(host, "vfs")), layers_(host, "vfs", root_) {
+    layers_.load([&](const std::string& id) {
+      Layers::Layer layer;
+      layer.parent = read_file_if_exists(layers_.dir(id) + "/parent");
+      return std::optional(std::move(layer));
     });
-    load_layers();
   }
 
   void create(std::string_view id, std::string_view parent, std::string_view opts_json) override {
@@ -113,109 +88,31 @@ class VfsDriver final : public sdk::StorageDriver {
            const sdk::Out& out) override {
     const std::string context = "get layer " + std::string(id);
     check_layer_id(id, context);
-    {
-      const std::lock_guard lock(mutex_);
-      Layer& layer = ready_layer(id, context);
-      ++layer.refs;
-      layer.mounted = true;
-    }
-    try {
-      out.mount("bind", fs_dir(id), "rbind");
-    } catch (...) {
-      const std::lock_guard lock(mutex_);
-      --ready_layer(id, context).refs;
-      throw;
-    }
+    layers_.get(id, context, [&](std::monostate) { out.mount("bind", fs_dir(id), "rbind"); });
   }
 
   void put(std::string_view id) override {
     const std::string context = "put layer " + std::string(id);
     check_layer_id(id, context);
-    const std::lock_guard lock(mutex_);
-    Layer& layer = ready_layer(id, context);
-    if (layer.refs == 0) {
-      throw Error(Errc::failed_precondition, context + ": the layer is not referenced");
-    }
-    --layer.refs;
+    layers_.put(id, context);
   }
 
   void remove(std::string_view id) override {
     const std::string context = "remove layer " + std::string(id);
     check_layer_id(id, context);
-    std::string parent;
-    {
-      const std::lock_guard lock(mutex_);
-      Layer& layer = ready_layer(id, context);
-      if (layer.refs > 0) {
-        throw Error(Errc::conflict, context + ": the layer is mounted (" +
-                                        std::to_string(layer.refs) + " references)");
-      }
-      if (layer.children > 0) {
-        throw Error(Errc::conflict,
-                    context + ": " + std::to_string(layer.children) + " layers are based on it");
-      }
-      if (layer.pins > 0) throw Error(Errc::conflict, context + ": the layer is in use");
-      layer.state = State::removing;
-      parent = layer.parent;
-    }
-    std::string trash;
-    try {
-      with_context(context, [&] {
-        // Out of layers/ first: from here on the layer is gone even if the
-        // deletion below is interrupted (the start-up sweep of tmp/ ends it).
-        trash = make_temp_dir(tmp_dir_, std::string(id) + ".removed.");
-        if (::rename(layer_dir(id).c_str(), trash.c_str()) != 0) {
-          throw Error::from_errno(errno, "move " + layer_dir(id) + " to " + trash);
-        }
-        fsync_dir(layers_dir_);
-      });
-    } catch (...) {
-      const std::lock_guard lock(mutex_);
-      layers_.find(id)->second.state = State::ready;
-      if (!trash.empty()) ::rmdir(trash.c_str());
-      throw;
-    }
-    {
-      const std::lock_guard lock(mutex_);
-      layers_.erase(layers_.find(id));
-      if (auto it = layers_.find(parent); it != layers_.end()) --it->second.children;
-    }
-    try {
-      remove_tree(trash);
-    } catch (const std::exception& e) {
-      host_.warn(context + ": " + e.what() + " (retried at the next start)");
-    }
+    layers_.remove(id, context);
   }
 
-  bool exists(std::string_view id) override {
-    const std::lock_guard lock(mutex_);
-    const auto it = layers_.find(id);
-    return it != layers_.end() && it->second.state == State::ready;
-  }
+  bool exists(std::string_view id) override { return layers_.exists(id); }
 
   std::int64_t apply_diff(std::string_view id, std::string_view parent,
                           const sdk::Reader& diff) override {
     const std::string context = "apply diff to layer " + std::string(id);
     check_layer_id(id, context);
-    // Checked and pinned at once: no remove can come in between.
-    const Pins pins(*this, {id}, context, [&](Layer& layer) {
-      if (layer.parent != parent) {
-        throw Error(Errc::invalid_argument, context + ": the layer's parent is \"" + layer.parent +
-                                                "\", not \"" + std::string(parent) + "\"");
-      }
-      if (layer.refs > 0) throw Error(Errc::conflict, context + ": the layer is mounted");
-      if (layer.pins > 0) throw Error(Errc::conflict, context + ": the layer is in use");
-      if (layer.applied || layer.mounted) {
-        throw Error(Errc::failed_precondition,
-                    context + ": the layer is not fresh (a diff was applied or it was mounted)");
-      }
-      layer.applied = true;
+    const auto pins = layers_.pin_fresh(id, context, [&](const Layers::Layer& layer) {
+      Layers::check_parent(layer, parent, context);
     });
     return with_context(context, [&] {
-      // Marked before extracting: a layer a crash left half-extracted must
-      // not pass as fresh after a restart.
-      write_file_synced(layer_dir(id) + "/applied", "");
-      fsync_dir(layer_dir(id));
       const archive::ReadFn read = [&diff](void* buf, std::size_t cap) {
         return diff.read(std::span(static_cast<std::byte*>(buf), cap));
       };
@@ -232,7 +129,7 @@ class VfsDriver final : public sdk::StorageDriver {
   void diff(std::string_view id, std::string_view parent, const sdk::Writer& out) override {
     const std::string context = "diff layer " + std::string(id);
     check_ids(id, parent, context);
-    const Pins pins(*this, {id, parent}, context);
+    const auto pins = layers_.pin({id, parent}, context);
     with_context(context, [&] {
       const std::vector<archive::Change> changes =
           archive::tree_changes(fs_dir(id), parent.empty() ? std::string() : fs_dir(parent));
@@ -245,7 +142,7 @@ class VfsDriver final : public sdk::StorageDriver {
   void changes(std::string_view id, std::string_view parent, const sdk::Out& out) override {
     const std::string context = "changes of layer " + std::string(id);
     check_ids(id, parent, context);
-    const Pins pins(*this, {id, parent}, context);
+    const auto pins = layers_.pin({id, parent}, context);
     out.write(with_context(context, [&] {
       return changes_json(
           archive::tree_changes(fs_dir(id), parent.empty() ? std::string() : fs_dir(parent)));
@@ -255,7 +152,7 @@ class VfsDriver final : public sdk::StorageDriver {
   sdk::Usage usage(std::string_view id) override {
     const std::string context = "usage of layer " + std::string(id);
     check_layer_id(id, context);
-    const Pins pins(*this, {id}, context);
+    const auto pins = layers_.pin({id}, context);
     return with_context(context, [&] { return tree_usage(fs_dir(id)); });
   }
 
@@ -267,121 +164,21 @@ class VfsDriver final : public sdk::StorageDriver {
   }
 
  private:
-  enum class State { creating, ready, removing };
+  using Layers = LayerTable<>;
 
-  struct Layer {
-    std::string parent;
-    State state = State::creating;
-    int refs = 0;          // get()s not yet put()
-    int children = 0;      // layers on top of this one, including ones being created
-    int pins = 0;          // running operations that read the layer's files
-    bool applied = false;  // apply_diff ran (persisted as layers/<id>/applied)
-    bool mounted = false;  // get() ran since the driver started
-  };
-
-  // Holds `ids` (empty ones skipped) against removal for a scope; each must
-  // be a ready layer. `check`, if given, runs on the first one's record
-  // first, under the same lock, and may throw to refuse.
-  class Pins {
-   public:
-    Pins(VfsDriver& driver, std::initializer_list<std::string_view> ids, const std::string& context,
-         const std::function<void(Layer&)>& check = {})
-        : driver_(driver) {
-      const std::lock_guard lock(driver_.mutex_);
-      for (std::string_view id : ids) {
-        if (!id.empty()) driver_.ready_layer(id, context);
-      }
-      if (check && ids.size() > 0) check(driver_.ready_layer(*ids.begin(), context));
-      for (std::string_view id : ids) {
-        if (id.empty()) continue;
-        ++driver_.layers_.find(id)->second.pins;
-        ids_.emplace_back(id);
-      }
-    }
-    ~Pins() {
-      const std::lock_guard lock(driver_.mutex_);
-      for (const std::string& id : ids_) --driver_.layers_.find(id)->second.pins;
-    }
-    Pins(const Pins&) = delete;
-    Pins& operator=(const Pins&) = delete;
-
-   private:
-    VfsDriver& driver_;
-    std::vector<std::string> ids_;
-  };
-
-  std::string layer_dir(std::string_view id) const { return layers_dir_ + "/" + std::string(id); }
-  std::string fs_dir(std::string_view id) const { return layer_dir(id) + "/fs"; }
-
-  // The ready layer `id`; not_found otherwise. Callers hold mutex_.
-  Layer& ready_layer(std::string_view id, const std::string& context) {
-    const auto it = layers_.find(id);
-    if (it == layers_.end() || it->second.state != State::ready) {
-      throw Error(Errc::not_found, context + ": layer " + std::string(id) + " does not exist");
-    }
-    return it->second;
-  }
-
-  void load_layers() {
-    with_context("vfs: load layers from " + layers_dir_, [&] {
-      for (const auto& entry : std::filesystem::directory_iterator(layers_dir_)) {
-        const std::string id = entry.path().filename().string();
-        try {
-          check_layer_id(id, "vfs: load layer");
-        } catch (const Error& e) {
-          host_.warn(std::string(e.what()) + ": ignoring " + entry.path().string());
-          continue;
-        }
-        Layer layer;
-        layer.state = State::ready;
-        layer.parent = read_file_if_exists(layer_dir(id) + "/parent");
-        layer.applied = std::filesystem::exists(layer_dir(id) + "/applied");
-        layers_.emplace(id, std::move(layer));
-      }
-    });
-    for (const auto& [id, layer] : layers_) {
-      if (layer.parent.empty()) continue;
-      if (auto it = layers_.find(layer.parent); it != layers_.end()) {
-        ++it->second.children;
-      } else {
-        host_.warn("vfs: layer " + id + ": parent layer " + layer.parent + " is missing");
-      }
-    }
-  }
+  std::string fs_dir(std::string_view id) const { return layers_.dir(id) + "/fs"; }
 
   void create_layer(std::string_view id, std::string_view parent, std::string_view opts_json,
                     std::string_view verb) {
     const std::string context = std::string(verb) + std::string(id);
-    check_layer_id(id, context);
-    if (!parent.empty()) check_layer_id(parent, context + ": parent");
+    check_ids(id, parent, context);
     check_options(opts_json, context);
-    {
-      const std::lock_guard lock(mutex_);
-      if (layers_.contains(id)) throw Error(Errc::already_exists, context + ": the layer exists");
-      if (!parent.empty()) {
-        const auto it = layers_.find(parent);
-        if (it == layers_.end() || it->second.state != State::ready) {
-          throw Error(Errc::not_found,
-                      context + ": parent layer " + std::string(parent) + " does not exist");
-        }
-        ++it->second.children;  // also keeps the parent while it is copied
-      }
-      layers_.emplace(std::string(id), Layer{std::string(parent)});
-    }
-    try {
-      with_context(context, [&] { build_layer(id, parent); });
-    } catch (...) {
-      const std::lock_guard lock(mutex_);
-      layers_.erase(layers_.find(id));
-      if (auto it = layers_.find(parent); it != layers_.end()) --it->second.children;
-      throw;
-    }
-    const std::lock_guard lock(mutex_);
-    layers_.find(id)->second.state = State::ready;
+    // The parent cannot be removed while it is copied.
+    layers_.create(id, parent, context, {}, [&](std::monostate&) { build_layer(id, parent); });
   }
 
   void build_layer(std::string_view id, std::string_view parent) {
-    const std::string tmp = make_temp_dir(tmp_dir_, std::string(id) + ".");
+    const std::string tmp = make_temp_dir(layers_.tmp_dir(), std::string(id) + ".");
     try {
       if (parent.empty()) {
         ensure_dir(tmp + "/fs", 0755);
@@ -392,8 +189,8 @@ class VfsDriver final : public sdk::StorageDriver {
       }
       // Everything on disk before the rename publishes the layer.
       sync_filesystem(tmp);
-      if (::rename(tmp.c_str(), layer_dir(id).c_str()) != 0) {
-        throw Error::from_errno(errno, "move " + tmp + " to " + layer_dir(id));
+      if (::rename(tmp.c_str(), layers_.dir(id).c_str()) != 0) {
+        throw Error::from_errno(errno, "move " + tmp + " to " + layers_.dir(id));
       }
     } catch (...) {
       try {
@@ -403,7 +200,7 @@ class VfsDriver final : public sdk::StorageDriver {
       }
       throw;
     }
-    fsync_dir(layers_dir_);
+    fsync_dir(layers_.layers_dir());
   }
 
   static void check_ids(std::string_view id, std::string_view parent, const std::string& context) {
@@ -414,10 +211,7 @@ class VfsDriver final : public sdk::StorageDriver {
   sdk::Host host_;
   bool privileged_ = ::geteuid() == 0;
   std::string root_;
-  std::string layers_dir_;
-  std::string tmp_dir_;
-  std::mutex mutex_;
-  std::map<std::string, Layer, std::less<>> layers_;
+  Layers layers_;
 };
 
 }  // namespace

@@ -1,11 +1,13 @@
 // POSIX helpers for storage drivers' layer stores (durable directory
-// creation, syncing, tree removal and usage, layer id checks), shared by the
-// in-tree drivers and available to third-party ones through berth::sdk-archive.
+// creation, syncing, tree removal and usage, layer id checks, error context),
+// shared by the in-tree drivers and available to third-party ones through
+// berth::sdk-archive. See layer_table.hpp for the layers' bookkeeping.
 // Every failure throws sdk::Error naming the path (and the errno's text).
 // Thread-safe: the functions keep no state.
 #ifndef BERTH_SDK_LAYER_FILES_HPP
 #define BERTH_SDK_LAYER_FILES_HPP
 
+#include <exception>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,6 +54,19 @@ std::string backing_filesystem(const std::string& path);
 // Throws Error(invalid_argument) naming `context` unless `id` is a layer id:
 // 1 to 128 characters of [a-zA-Z0-9_-].
 void check_layer_id(std::string_view id, const std::string& context);
+
+// Runs `f`, prefixing what it throws with `context`: an sdk::Error keeps its
+// code, any other exception becomes Errc::internal.
+template <class F>
+auto with_context(const std::string& context, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    throw Error(e.code(), context + ": " + e.what());
+  } catch (const std::exception& e) {
+    throw Error(Errc::internal, context + ": " + e.what());
+  }
+}
 
 }  // namespace berth::sdk::files
 
