@@ -4,6 +4,7 @@
 #include "berth/core/container/exec_user.hpp"
 #include "berth/core/container/names.hpp"
 #include "berth/core/container/oci_spec.hpp"
+#include "berth/core/container/shim_protocol.hpp"
 #include "berth/core/log.hpp"
 #include "berth/core/mount.hpp"
 #include "berth/core/time_format.hpp"
@@ -26,6 +27,7 @@
 namespace berth::core::container {
 namespace json = boost::json;
 namespace fs = std::filesystem;
+namespace proto = shim_protocol;
 
 namespace {
 
@@ -65,30 +67,6 @@ std::int64_t int_at(const json::object& o, std::string_view key, std::int64_t fa
 bool bool_at(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v != nullptr && v->is_bool() && v->get_bool();
-}
-
-// Writes `text` to `path` through a temporary file, fsynced and renamed.
-Result<void> write_atomic(const std::string& path, std::string_view text, mode_t mode = 0644) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return errno_error(Errc::internal, "create " + tmp, errno);
-  const char* p = text.data();
-  std::size_t left = text.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return errno_error(Errc::internal, "write " + tmp, e);
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_error(Errc::internal, "rename " + tmp, errno);
-  return ok();
 }
 
 // Signal names as Docker takes them: "SIGTERM", "TERM", "15".
@@ -672,16 +650,18 @@ Result<void> ContainerManager::start_locked(Entry& e) {
   }
   std::string hostname_path = string_at(c.config, "HostnamePath"), hosts_path = string_at(c.config, "HostsPath"),
               resolv_path = string_at(c.config, "ResolvConfPath");
-  if (auto r = write_atomic(hostname_path, hostname + "\n"); !r) return fail(std::move(r).error());
-  if (auto r = write_atomic(hosts_path, host_network ? [] {
-        std::ifstream in("/etc/hosts");
-        return std::string(std::istreambuf_iterator<char>(in), {});
-      }()
-                                                     : hosts_file(hostname));
-      !r) {
+  // Rewritten at every start: renamed into place, not fsynced.
+  using proto::Sync;
+  if (auto r = proto::write_atomic(hostname_path, hostname + "\n", Sync::no); !r) return fail(std::move(r).error());
+  std::string hosts = host_network ? [] {
+    std::ifstream in("/etc/hosts");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }()
+                                   : hosts_file(hostname);
+  if (auto r = proto::write_atomic(hosts_path, hosts, Sync::no); !r) return fail(std::move(r).error());
+  if (auto r = proto::write_atomic(resolv_path, resolv_conf(host_network), Sync::no); !r) {
     return fail(std::move(r).error());
   }
-  if (auto r = write_atomic(resolv_path, resolv_conf(host_network)); !r) return fail(std::move(r).error());
   for (const std::string* path : {&hostname_path, &hosts_path, &resolv_path}) {
     if (auto r = give_to_root(*path); !r) return fail(std::move(r).error());
   }
@@ -707,7 +687,7 @@ Result<void> ContainerManager::start_locked(Entry& e) {
   in.gid_mappings = options_.userns_remap.gid_maps;
   auto spec = make_spec(in);
   if (!spec) return fail(std::move(spec).error());
-  if (auto r = write_atomic(bundle + "/config.json", json::serialize(spec.value())); !r) {
+  if (auto r = proto::write_atomic(bundle + "/config.json", json::serialize(spec.value()), Sync::no); !r) {
     return fail(std::move(r).error());
   }
 

@@ -41,7 +41,7 @@ std::string read_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-Result<void> write_atomic(const std::string& path, std::string_view text) {
+Result<void> write_atomic(const std::string& path, std::string_view text, Sync sync) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return errno_error(Errc::internal, "create " + tmp, errno);
@@ -57,7 +57,7 @@ Result<void> write_atomic(const std::string& path, std::string_view text) {
     }
     done += static_cast<std::size_t>(n);
   }
-  int err = ::fsync(fd) != 0 ? errno : 0;
+  int err = sync == Sync::yes && ::fsync(fd) != 0 ? errno : 0;
   ::close(fd);
   if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
   if (err != 0) {

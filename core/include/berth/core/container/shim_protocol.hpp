@@ -59,9 +59,12 @@ Result<sockaddr_un> unix_address(const std::string& path, int dir_fd);
 // The whole of a small file; empty when it cannot be read.
 std::string read_text(const std::string& path);
 
-// Writes `text` to `path` through a temporary file, fsynced, then renamed:
-// readers see the old file or the whole new one.
-Result<void> write_atomic(const std::string& path, std::string_view text);
+// Writes `text` to `path` through a temporary file, then renamed: readers
+// see the old file or the whole new one. The file is fsynced first unless it
+// is `Sync::no`: one rewritten at every container start (a bundle's
+// config.json, hosts, hostname, resolv.conf) need not survive a power loss.
+enum class Sync { yes, no };
+Result<void> write_atomic(const std::string& path, std::string_view text, Sync sync = Sync::yes);
 
 // A descriptor a spawned process gets: `fd` as `target` (the same number
 // clears close-on-exec); fd -1 opens /dev/null as `target`.
