@@ -96,6 +96,10 @@ TEST_P(LoggingTest, SinceSelectsByTimestamp) {
   EXPECT_EQ(docker({"logs", "--since", late_time, id}).out, "late\n");
   EXPECT_EQ(docker({"logs", "--until", late_time, id}).out, "early\nlate\n");
   EXPECT_EQ(docker({"logs", id}).out, "early\nlate\n");
+  // A timestamp the API cannot read is refused, not taken as "from the start".
+  auto bad = daemon_->api("GET", "/containers/" + id + "/logs?stdout=1&since=yesterday");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find(R"(invalid timestamp \"yesterday\")"), std::string::npos) << bad.body;
 }
 
 TEST_P(LoggingTest, JsonFileCompressesRotatedFiles) {

@@ -2,6 +2,7 @@
 // timestamps, the JSON shape, the bounded history behind `since`, and queue
 // subscriptions.
 #include "berth/core/events.hpp"
+#include "berth/core/time_format.hpp"
 
 #include <gtest/gtest.h>
 
@@ -73,7 +74,7 @@ TEST(EventFilter, LabelsAllMustHold) {
   EXPECT_FALSE(matches({{"label", {"team"}}}, Event{.type = "daemon", .action = "reload", .actor_id = "d"}));
 }
 
-TEST(EventTimestamps, UnixSecondsWithFractions) {
+TEST(ApiTimestamps, UnixSecondsWithFractions) {
   EXPECT_EQ(parse_timestamp("1700000000").value(), 1'700'000'000'000'000'000);
   EXPECT_EQ(parse_timestamp("1700000000.5").value(), 1'700'000'000'500'000'000);
   EXPECT_EQ(parse_timestamp("1700000000.000000001").value(), 1'700'000'000'000'000'001);
@@ -83,7 +84,7 @@ TEST(EventTimestamps, UnixSecondsWithFractions) {
   EXPECT_FALSE(parse_timestamp(""));
 }
 
-TEST(EventTimestamps, Rfc3339WithZones) {
+TEST(ApiTimestamps, Rfc3339WithZones) {
   EXPECT_EQ(parse_timestamp("2023-11-14T22:13:20Z").value(), 1'700'000'000'000'000'000);
   EXPECT_EQ(parse_timestamp("2023-11-14T22:13:20.25Z").value(), 1'700'000'000'250'000'000);
   EXPECT_EQ(parse_timestamp("2023-11-15T00:13:20+02:00").value(), 1'700'000'000'000'000'000);

@@ -10,7 +10,6 @@
 
 #include <atomic>
 #include <functional>
-#include <regex>
 #include <set>
 #include <cstring>
 #include <ctime>
@@ -208,25 +207,6 @@ std::optional<int> int_query(const Request& req, std::string_view name) {
   } catch (...) {
     return std::nullopt;
   }
-}
-
-// Unix time with fractions ("1700000000.5") or RFC 3339 to nanoseconds.
-std::int64_t time_query(const Request& req, std::string_view name) {
-  const std::string* v = req.query_value(name);
-  if (v == nullptr || v->empty()) return 0;
-  // "<seconds>[.<nanoseconds>]" as the docker CLI sends it, exactly: a
-  // double would round a record's own timestamp off by hundreds of ns.
-  static const std::regex unix_time(R"(^(-?\d+)(?:\.(\d{1,9}))?$)");
-  std::smatch m;
-  if (std::regex_match(*v, m, unix_time)) {
-    try {
-      std::int64_t nanos = 0;
-      if (m[2].matched) nanos = std::stoll((m[2].str() + "000000000").substr(0, 9));
-      return std::stoll(m[1].str()) * 1'000'000'000 + nanos;
-    } catch (...) {
-    }
-  }
-  return parse_rfc3339(*v) * 1'000'000'000;
 }
 
 void frame_header(char (&h)[8], int stream, std::size_t len) {
@@ -466,8 +446,12 @@ void add_container_routes(Router& router, ContainerManager& containers, image::I
     if (!o.stdout_ && !o.stderr_) return w.send_error(400, "Bad parameters: you must choose at least one stream");
     o.follow = req.query_bool("follow");
     o.timestamps = req.query_bool("timestamps");
-    o.since_unix_nano = time_query(req, "since");
-    o.until_unix_nano = time_query(req, "until");
+    auto since = timestamp_query(req, "since");
+    if (!since) return w.send_error(since.error());
+    auto until = timestamp_query(req, "until");
+    if (!until) return w.send_error(until.error());
+    o.since_unix_nano = since.value();
+    o.until_unix_nano = until.value();
     if (const std::string* t = req.query_value("tail"); t != nullptr && !t->empty() && *t != "all") {
       try {
         o.tail = std::stoll(*t);

@@ -13,20 +13,13 @@ std::int64_t now_nano() {
       .count();
 }
 
-// The `since`/`until` query value in Unix nanoseconds; 0 when absent.
-Result<std::int64_t> time_param(const Request& req, std::string_view name) {
-  const std::string* v = req.query_value(name);
-  if (v == nullptr || v->empty()) return 0;
-  return events::parse_timestamp(*v);
-}
-
 }  // namespace
 
 void add_event_routes(Router& router, events::EventBus& bus) {
   router.add("GET", "/events", [&bus](Request& req, ResponseWriter& w) {
-    auto since = time_param(req, "since");
+    auto since = timestamp_query(req, "since");
     if (!since) return w.send_error(since.error());
-    auto until = time_param(req, "until");
+    auto until = timestamp_query(req, "until");
     if (!until) return w.send_error(until.error());
     if (until.value() != 0 && until.value() < since.value()) {
       auto text = [&](std::string_view name) {

@@ -1,5 +1,7 @@
 #include "berth/core/api/filters.hpp"
 
+#include "berth/core/time_format.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -44,6 +46,12 @@ bool labels_match(const std::vector<std::string>& wanted, const json::object* la
     if (eq != std::string::npos && (!v->is_string() || v->get_string() != want.substr(eq + 1))) return false;
   }
   return true;
+}
+
+Result<std::int64_t> timestamp_query(const Request& req, std::string_view name) {
+  const std::string* v = req.query_value(name);
+  if (v == nullptr || v->empty()) return 0;
+  return parse_timestamp(*v);
 }
 
 }  // namespace berth::core::api

@@ -82,10 +82,6 @@ class Filter {
   Values f_;
 };
 
-// An API timestamp to Unix nanoseconds: "seconds[.fraction]" (what the
-// docker CLI sends; up to nine fraction digits) or RFC 3339 with an optional
-// fraction and a "Z" or ±hh:mm zone. Anything else is invalid_argument.
-Result<std::int64_t> parse_timestamp(std::string_view text);
 
 // A queue subscription: events published after it was made and matching its
 // filter, until it is destroyed.
