@@ -397,9 +397,8 @@ Result<void> Server::start_container() {
 std::optional<std::uint64_t> Server::oom_kills() const {
 #ifdef BERTH_SHIM_NATIVE_RUNTIME
   if (cgroup_path_.empty()) return std::nullopt;
-  auto stats = runtime::cgroups::stats(cgroup_path_);
-  if (!stats) return std::nullopt;
-  return stats.value().oom_kills;
+  auto count = runtime::cgroups::oom_kills(cgroup_path_);
+  return count ? count.value() : std::nullopt;
 #else
   return std::nullopt;
 #endif

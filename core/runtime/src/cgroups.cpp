@@ -787,6 +787,23 @@ Result<void> remove(const std::string& path) {
   }
 }
 
+namespace {
+
+// The memory controller's count of OOM kills in the cgroup at `dir` of `m`.
+std::optional<std::uint64_t> oom_kill_count(const Hierarchy& m, const std::string& dir) {
+  return keyed_file(dir + (m.unified ? "/memory.events" : "/memory.oom_control"), "oom_kill");
+}
+
+}  // namespace
+
+Result<std::optional<std::uint64_t>> oom_kills(const std::string& path) {
+  BERTH_TRY(const std::string p, clean_path(path));
+  BERTH_TRY(const Host* h, checked_host());
+  const Hierarchy* m = hierarchy_for(*h, "memory");
+  if (m == nullptr) return std::optional<std::uint64_t>();
+  return oom_kill_count(*m, m->mount_point + p);
+}
+
 Result<Stats> stats(const std::string& path) {
   BERTH_TRY(const std::string p, clean_path(path));
   BERTH_TRY(const Host* h, checked_host());
@@ -827,7 +844,7 @@ Result<Stats> stats(const std::string& path) {
         if (auto text = try_read(dir + "/memory.stat")) {
           s.memory_cache = keyed(*text, "total_cache").value_or(keyed(*text, "cache").value_or(0));
         }
-        s.oom_kills = keyed_file(dir + "/memory.oom_control", "oom_kill").value_or(0);
+        s.oom_kills = oom_kill_count(*m, dir).value_or(0);
       }
     } else if (auto usage = read_number(dir + "/memory.current")) {
       found = true;
@@ -835,7 +852,7 @@ Result<Stats> stats(const std::string& path) {
       s.memory_limit = unlimited(read_number(dir + "/memory.max").value_or(0));
       s.memory_max_usage = read_number(dir + "/memory.peak").value_or(0);
       s.memory_cache = keyed_file(dir + "/memory.stat", "file").value_or(0);
-      s.oom_kills = keyed_file(dir + "/memory.events", "oom_kill").value_or(0);
+      s.oom_kills = oom_kill_count(*m, dir).value_or(0);
     }
   }
 

@@ -32,6 +32,7 @@
 
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,6 +90,10 @@ struct Stats {
   std::uint64_t blkio_read = 0, blkio_write = 0;
 };
 Result<Stats> stats(const std::string& path);
+// Just the count of OOM kills in the cgroup (one file; the shim reads it at
+// the start and at the exit of a container); nullopt without a memory
+// controller or when the count cannot be read.
+Result<std::optional<std::uint64_t>> oom_kills(const std::string& path);
 
 // Where `controller`'s files ("cpu", "cpuacct", "memory", "blkio", "io",
 // "pids") of the cgroup `path` are: the v1 hierarchy holding it, else the
