@@ -164,6 +164,32 @@ std::string ellipsis(std::string_view s, std::size_t max_width) {
   return std::string(s.substr(0, starts[max_width - 1])) + "\xE2\x80\xA6";
 }
 
+bool natural_less(std::string_view a, std::string_view b) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    bool da = digit(a[i]), db = digit(b[j]);
+    if (da != db) return da;
+    if (!da) {
+      if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+      ++i;
+      ++j;
+      continue;
+    }
+    while (i < a.size() && a[i] == '0') ++i;
+    while (j < b.size() && b[j] == '0') ++j;
+    std::size_t start_a = i, start_b = j;
+    while (i < a.size() && digit(a[i])) ++i;
+    while (j < b.size() && digit(b[j])) ++j;
+    if (i - start_a != j - start_b) return i - start_a < j - start_b;
+    auto na = a.substr(start_a, i - start_a), nb = b.substr(start_b, j - start_b);
+    if (na != nb) return na < nb;
+    // Equal numbers: the one with fewer leading zeros first.
+    if (start_a != start_b) return start_a < start_b;
+  }
+  return a.size() < b.size();
+}
+
 std::string query_escape(std::string_view value) {
   std::string out;
   Poco::URI::encode(std::string(value), "!#$&'()*+,/:;=?@[]", out);

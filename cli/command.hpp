@@ -84,6 +84,11 @@ std::string short_id(std::string_view id);
 // columns.
 std::string ellipsis(std::string_view s, std::size_t max_width);
 
+// fvbommel/sortorder NaturalLess, Docker's order for names and port
+// lines: runs of digits compare as numbers ("net2" < "net10"), digits sort
+// before other characters, and otherwise bytes compare as they are.
+bool natural_less(std::string_view a, std::string_view b);
+
 // Percent-encodes a query-string value.
 std::string query_escape(std::string_view value);
 // Escapes an object name for a URL path ("/images/<name>/json"): "/", ":"
@@ -199,5 +204,16 @@ void configure_export(CLI::App& cmd, Context& ctx);               // container_e
 void configure_update(CLI::App& cmd, Context& ctx);               // container_extra.cpp
 void configure_commit(CLI::App& cmd, Context& ctx);               // container_extra.cpp
 void configure_cp(CLI::App& cmd, Context& ctx);                   // cp.cpp
+
+// The network commands under `network` (network.cpp).
+void add_network_commands(CLI::App& app, Context& ctx);
+
+void configure_network_create(CLI::App& cmd, Context& ctx);      // network_create.cpp
+void configure_network_ls(CLI::App& cmd, Context& ctx);          // network_ls.cpp
+void configure_network_inspect(CLI::App& cmd, Context& ctx);     // network.cpp
+void configure_network_rm(CLI::App& cmd, Context& ctx);          // network.cpp
+void configure_network_connect(CLI::App& cmd, Context& ctx);     // network.cpp
+void configure_network_disconnect(CLI::App& cmd, Context& ctx);  // network.cpp
+void configure_network_prune(CLI::App& cmd, Context& ctx);       // network.cpp
 
 }  // namespace berth::cli

@@ -103,6 +103,16 @@ boost::json::object container_row(const boost::json::object& summary, bool trunc
 // the API's Ports list (ranges of consecutive ports grouped).
 std::string displayable_ports(const boost::json::array& ports);
 
+// Docker's `port` output from a container's NetworkSettings.Ports: a
+// "80/tcp -> 0.0.0.0:8080" line per binding, or, for `private_port` ("80",
+// "53/udp"; tcp when no protocol is given), each "0.0.0.0:8080" that port
+// is published on; in natural order. Throws CliError "Error: No public port
+// '<private_port>' published for <container>" when it is not published, or
+// "Error: invalid port (<port>): strconv.ParseUint: ..." for a bad number.
+// ports.cpp, like displayable_ports.
+std::vector<std::string> port_lines(const boost::json::object& ports, const std::string& private_port,
+                                    const std::string& container);
+
 // The daemon's answer to a container request, checked: Docker's "Error
 // response from daemon: ..." for an error status (304, "already in that
 // state", is no error).

@@ -14,50 +14,13 @@ namespace json = boost::json;
 
 namespace {
 
-std::string join_host_port(const std::string& host, const std::string& port) {
-  return host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
-}
-
 void port(Context& ctx, const std::string& container, const std::string& private_port) {
   json::object c = inspect_container(ctx, container);
   json::object ports;
   if (const auto* ns = c.if_contains("NetworkSettings"); ns != nullptr && ns->is_object()) {
     if (const auto* p = ns->as_object().if_contains("Ports"); p != nullptr && p->is_object()) ports = p->as_object();
   }
-  auto frontends = [](const json::value& list) {
-    std::vector<std::string> out;
-    if (!list.is_array()) return out;
-    for (const auto& f : list.as_array()) {
-      if (!f.is_object()) continue;
-      const auto& o = f.as_object();
-      auto str = [&](const char* k) {
-        const auto* v = o.if_contains(k);
-        return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-      };
-      out.push_back(join_host_port(str("HostIp"), str("HostPort")));
-    }
-    return out;
-  };
-  std::vector<std::string> out;
-  if (!private_port.empty()) {
-    auto slash = private_port.find('/');
-    std::string number = private_port.substr(0, slash);
-    std::string proto = slash == std::string::npos ? "tcp" : private_port.substr(slash + 1);
-    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos || number.size() > 5 ||
-        std::stoul(number) > 65535) {
-      throw CliError("Error: invalid port (" + number + "): strconv.ParseUint: parsing \"" + number +
-                     "\": invalid syntax");
-    }
-    const auto* list = ports.if_contains(number + "/" + proto);
-    if (list != nullptr) out = frontends(*list);
-    if (out.empty()) throw CliError("Error: No public port '" + private_port + "' published for " + container);
-  } else {
-    for (const auto& [from, list] : ports) {
-      for (const auto& f : frontends(list)) out.push_back(std::string(from) + " -> " + f);
-    }
-  }
-  std::sort(out.begin(), out.end());
-  for (const auto& line : out) ctx.out << line << "\n";
+  for (const auto& line : port_lines(ports, private_port, container)) ctx.out << line << "\n";
 }
 
 void diff(Context& ctx, const std::string& container) {

@@ -166,18 +166,6 @@ std::string validate_dns_search(std::string_view text) {
   throw Invalid(v + " is not a valid domain");
 }
 
-std::string validate_label(std::string_view value) {
-  Cut kv = cut(value, '=');
-  std::string key = kv.before;
-  key.erase(0, key.find_first_not_of(kWhiteSpaces) == std::string::npos ? key.size()
-                                                                          : key.find_first_not_of(kWhiteSpaces));
-  if (key.empty()) throw Invalid("invalid label '" + std::string(value) + "': empty name");
-  if (key.find_first_of(kWhiteSpaces) != std::string::npos) {
-    throw Invalid("label '" + key + "' contains whitespaces");
-  }
-  return std::string(value);
-}
-
 std::string validate_sysctl(std::string_view value) {
   static const std::set<std::string, std::less<>> names = {
       "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
@@ -196,12 +184,6 @@ std::string validate_attach(std::string_view value) {
   throw Invalid("valid streams are STDIN, STDOUT and STDERR");
 }
 
-std::string validate_link(std::string_view value) {
-  if (value.empty()) throw Invalid("empty string specified for links");
-  if (split(value, ':').size() > 2) throw Invalid("bad format for links: " + std::string(value));
-  return std::string(value);
-}
-
 std::string validate_device_cgroup_rule(std::string_view value) {
   static const std::regex rule(R"(^[acb] ([0-9]+|\*):([0-9]+|\*) [rwm]{1,3}$)");
   if (std::regex_match(value.begin(), value.end(), rule)) return std::string(value);
@@ -217,6 +199,24 @@ bool valid_mac(std::string_view text) {
 }  // namespace
 
 // --- value parsers ----------------------------------------------------------
+
+std::string validate_label(std::string_view value) {
+  Cut kv = cut(value, '=');
+  std::string key = kv.before;
+  key.erase(0, key.find_first_not_of(kWhiteSpaces) == std::string::npos ? key.size()
+                                                                          : key.find_first_not_of(kWhiteSpaces));
+  if (key.empty()) throw Invalid("invalid label '" + std::string(value) + "': empty name");
+  if (key.find_first_of(kWhiteSpaces) != std::string::npos) {
+    throw Invalid("label '" + key + "' contains whitespaces");
+  }
+  return std::string(value);
+}
+
+std::string validate_link(std::string_view value) {
+  if (value.empty()) throw Invalid("empty string specified for links");
+  if (split(value, ':').size() > 2) throw Invalid("bad format for links: " + std::string(value));
+  return std::string(value);
+}
 
 std::int64_t ram_in_bytes(std::string_view text) {
   auto invalid = [&] { return Invalid("invalid size: '" + std::string(text) + "'"); };
@@ -648,21 +648,26 @@ namespace {
 // nat.ParsePortRange.
 std::pair<std::uint64_t, std::uint64_t> port_range(const std::string& ports) {
   if (ports.empty()) throw Invalid("empty string specified for ports");
+  // strconv.ParseUint(s, 10, 16).
   auto number = [](const std::string& s) {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
+      throw Invalid("strconv.ParseUint: parsing " + go_quote(s) + ": invalid syntax");
+    }
     std::uint64_t v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v > 65535) {
-      throw Invalid("strconv.ParseUint: parsing " + go_quote(s) + ": invalid syntax");
+    if (ec != std::errc() || v > 65535) {
+      throw Invalid("strconv.ParseUint: parsing " + go_quote(s) + ": value out of range");
     }
     return v;
   };
-  auto dash = ports.find('-');
-  if (dash == std::string::npos) {
+  auto parts = split(ports, '-');
+  if (parts.size() == 1) {
     auto p = number(ports);
     return {p, p};
   }
-  auto start = number(ports.substr(0, dash));
-  auto end = number(ports.substr(dash + 1));
+  // Like Go's, anything after a second dash is ignored.
+  auto start = number(parts[0]);
+  auto end = number(parts[1]);
   if (end < start) throw Invalid("invalid range specified for port: " + ports);
   return {start, end};
 }
@@ -686,11 +691,11 @@ void parse_port_specs(const std::vector<std::string>& specs, json::object& expos
     if (raw.find('=') != std::string::npos) {
       std::map<std::string, std::string> params{{"protocol", "tcp"}};
       for (const auto& param : split(raw, ',')) {
-        auto kv = split(param, '=');
-        if (kv.size() < 2) {
+        Cut kv = cut(param, '=');
+        if (!kv.found || kv.before.empty()) {
           throw Invalid("invalid publish opts format (should be name=value but got '" + param + "')");
         }
-        params[kv[0]] = kv[1];
+        params[kv.before] = kv.after;
       }
       spec = params["published"] + ":" + params["target"] + "/" + params["protocol"];
     }
@@ -707,8 +712,15 @@ void parse_port_specs(const std::vector<std::string>& specs, json::object& expos
     }
     auto [proto, port] = split_proto_port(container_port);
     if (!ip.empty() && ip.front() == '[') {
-      if (ip.back() != ']') throw Invalid("invalid IP address " + ip + ": missing ']' in address");
-      ip = ip.substr(1, ip.size() - 2);
+      // net.SplitHostPort(ip + ":") strips the brackets.
+      auto close = ip.find(']');
+      std::string why = close == std::string::npos ? "missing ']' in address"
+                        : close + 1 != ip.size()   ? (ip[close + 1] == ':' ? "too many colons in address"
+                                                                            : "missing port in address")
+                        : ip.find('[', 1) != std::string::npos ? "unexpected '[' in address"
+                                                                : "";
+      if (!why.empty()) throw Invalid("invalid IP address " + ip + ": address " + ip + ":: " + why);
+      ip = ip.substr(1, close - 1);
     }
     if (!ip.empty() && !valid_ip(ip)) throw Invalid("invalid IP address: " + ip);
     if (port.empty()) throw Invalid("no port specified: " + spec + "<empty>");

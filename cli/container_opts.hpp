@@ -118,6 +118,11 @@ std::string validate_env(std::string_view text);
 std::vector<std::string> read_kv_file(const std::string& path, bool env);
 // A --mount value as the API's Mount object.
 boost::json::object parse_mount(std::string_view text);
+// docker/cli ValidateLabel: "key[=value]" as is; a key that is empty or
+// holds white space is refused.
+std::string validate_label(std::string_view value);
+// docker/cli ValidateLink: "name[:alias]" as is.
+std::string validate_link(std::string_view value);
 // --add-host "name:ip" or "name=ip" -> "name:ip".
 std::string validate_extra_host(std::string_view text);
 

@@ -7,7 +7,6 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <map>
 
 namespace berth::cli {
 namespace json = boost::json;
@@ -30,10 +29,6 @@ std::string go_quoted(const std::string& s) {
   return quote.render(json::value(s));
 }
 
-std::string join_host_port(const std::string& host, const std::string& port) {
-  return host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
-}
-
 // Docker's ContainerContext.Image.
 std::string image_column(const json::object& c, bool trunc) {
   std::string image = str(c, "Image");
@@ -51,67 +46,6 @@ std::string image_column(const json::object& c, bool trunc) {
 }
 
 }  // namespace
-
-std::string displayable_ports(const json::array& list) {
-  struct Port {
-    std::string ip, type;
-    std::int64_t priv = 0, pub = 0;
-  };
-  std::vector<Port> ports;
-  for (const auto& v : list) {
-    if (!v.is_object()) continue;
-    const auto& o = v.as_object();
-    ports.push_back({str(o, "IP"), str(o, "Type"), num(o, "PrivatePort"), num(o, "PublicPort")});
-  }
-  std::sort(ports.begin(), ports.end(), [](const Port& a, const Port& b) {
-    if (a.priv != b.priv) return a.priv < b.priv;
-    if (a.ip != b.ip) return a.ip < b.ip;
-    if (a.pub != b.pub) return a.pub < b.pub;
-    return a.type < b.type;
-  });
-  struct Group {
-    std::int64_t first, last;
-  };
-  std::map<std::string, Group> groups;
-  std::vector<std::string> order, result, host_mappings;
-  auto form = [](const std::string& key, Group g) {
-    auto slash = key.rfind('/');
-    std::string ip = slash == std::string::npos ? "" : key.substr(0, slash);
-    std::string type = slash == std::string::npos ? key : key.substr(slash + 1);
-    std::string group = std::to_string(g.first);
-    if (g.first != g.last) group += "-" + std::to_string(g.last);
-    if (!ip.empty()) group = join_host_port(ip, group) + "->" + group;
-    return group + "/" + type;
-  };
-  for (const auto& p : ports) {
-    std::string key = p.type;
-    if (!p.ip.empty()) {
-      if (p.pub != p.priv) {
-        host_mappings.push_back(join_host_port(p.ip, std::to_string(p.pub)) + "->" +
-                                std::to_string(p.priv) + "/" + p.type);
-        continue;
-      }
-      key = p.ip + "/" + p.type;
-    }
-    auto it = groups.find(key);
-    if (it == groups.end()) {
-      groups[key] = {p.priv, p.priv};
-      order.push_back(key);
-      continue;
-    }
-    if (p.priv == it->second.last + 1) {
-      it->second.last = p.priv;
-      continue;
-    }
-    result.push_back(form(key, it->second));
-    it->second = {p.priv, p.priv};
-  }
-  for (const auto& key : order) result.push_back(form(key, groups[key]));
-  result.insert(result.end(), host_mappings.begin(), host_mappings.end());
-  std::string out;
-  for (const auto& r : result) out += (out.empty() ? "" : ", ") + r;
-  return out;
-}
 
 json::object container_row(const json::object& c, bool trunc) {
   std::string id = str(c, "Id");

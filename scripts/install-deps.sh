@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
   libpoco-dev libspdlog-dev libfmt-dev libcli11-dev
   libmount-dev libnftnl-dev libmnl-dev libsqlite3-dev libsqlitecpp-dev
-  libarchive-dev zlib1g-dev libseccomp-dev libssl-dev
+  libarchive-dev zlib1g-dev libseccomp-dev libssl-dev libldns-dev
   libgtest-dev libgmock-dev
   # test tools: real clients, certificates, kernel plumbing
   docker.io openssl iproute2 nftables curl python3 sqlite3

@@ -9,6 +9,8 @@
 extern "C" {
 const berth_plugin* berth_builtin_storage_vfs(void);
 const berth_plugin* berth_builtin_storage_overlay(void);
+const berth_plugin* berth_builtin_net_bridge(void);
+const berth_plugin* berth_builtin_net_host(void);
 }
 
 namespace berth::core {
@@ -19,6 +21,8 @@ std::span<const berth_plugin_entry_fn> builtin_drivers() {
     std::vector<berth_plugin_entry_fn> all(log.begin(), log.end());
     all.push_back(berth_builtin_storage_vfs);
     all.push_back(berth_builtin_storage_overlay);
+    all.push_back(berth_builtin_net_bridge);
+    all.push_back(berth_builtin_net_host);
     return all;
   }();
   return kBuiltins;

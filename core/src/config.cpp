@@ -164,6 +164,32 @@ Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view fi
       BERTH_TRY(layer.cgroup_parent, get_string(v, key));
     } else if (key == "userns-remap") {
       BERTH_TRY(layer.userns_remap, get_string(v, key));
+    } else if (key == "bridge") {
+      BERTH_TRY(layer.bridge, get_string(v, key));
+    } else if (key == "bip") {
+      BERTH_TRY(layer.bip, get_string(v, key));
+    } else if (key == "dns") {
+      BERTH_TRY(layer.dns, get_strings(v, key));
+    } else if (key == "dns-search") {
+      BERTH_TRY(layer.dns_search, get_strings(v, key));
+    } else if (key == "dns-opts") {
+      BERTH_TRY(layer.dns_options, get_strings(v, key));
+    } else if (key == "ip-forward") {
+      BERTH_TRY(layer.ip_forward, get_bool(v, key));
+    } else if (key == "default-address-pools") {
+      if (!v.is_array()) return invalid("\"default-address-pools\" must be an array of {\"base\", \"size\"} objects");
+      std::vector<AddressPoolConfig> pools;
+      for (const auto& item : v.get_array()) {
+        const auto* o = item.if_object();
+        const auto* base = o != nullptr ? o->if_contains("base") : nullptr;
+        const auto* size = o != nullptr ? o->if_contains("size") : nullptr;
+        if (base == nullptr || !base->is_string() || size == nullptr || !size->is_int64() ||
+            size->get_int64() < 1 || size->get_int64() > 32) {
+          return invalid("\"default-address-pools\" must be an array of {\"base\": \"a.b.c.d/n\", \"size\": 1-32}");
+        }
+        pools.push_back({std::string(base->get_string()), static_cast<int>(size->get_int64())});
+      }
+      layer.default_address_pools = std::move(pools);
     } else if (key == "hosts") {
       BERTH_TRY(layer.hosts, get_strings(v, key));
     } else if (key == "plugin-dirs") {
@@ -266,6 +292,13 @@ Result<DaemonConfig> resolve_config(const ConfigLayer& file, const ConfigLayer& 
   pick(cfg.pidfile, file.pidfile, flags.pidfile);
   pick(cfg.cgroup_parent, file.cgroup_parent, flags.cgroup_parent);
   pick(cfg.userns_remap, file.userns_remap, flags.userns_remap);
+  pick(cfg.network.bridge, file.bridge, flags.bridge);
+  pick(cfg.network.bip, file.bip, flags.bip);
+  pick(cfg.network.default_address_pools, file.default_address_pools, flags.default_address_pools);
+  pick(cfg.network.dns, file.dns, flags.dns);
+  pick(cfg.network.dns_search, file.dns_search, flags.dns_search);
+  pick(cfg.network.dns_options, file.dns_options, flags.dns_options);
+  pick(cfg.network.ip_forward, file.ip_forward, flags.ip_forward);
   pick(cfg.runtimes, file.runtimes, flags.runtimes);
   pick(cfg.default_runtime, file.default_runtime, flags.default_runtime);
   pick(cfg.tls.tls, file.tls, flags.tls);

@@ -10,6 +10,8 @@
 #include "berth/core/api/container_fs_routes.hpp"
 #include "berth/core/api/container_resource_routes.hpp"
 #include "berth/core/api/event_routes.hpp"
+#include "berth/core/api/network_routes.hpp"
+#include "berth/core/network/manager.hpp"
 #include "berth/core/events.hpp"
 #include "berth/core/container/manager.hpp"
 #include "berth/core/image/content_store.hpp"
@@ -148,6 +150,7 @@ struct Daemon::State {
   std::unique_ptr<image::ContentStore> content;
   std::unique_ptr<image::ImageStore> images;
   std::unique_ptr<registry::RegistryClient> registry;
+  std::unique_ptr<network::NetworkManager> networks;
   std::unique_ptr<container::ContainerManager> containers;
   api::SystemContext system;
   api::Router router;
@@ -157,7 +160,13 @@ struct Daemon::State {
   ~State() {
     // Stop serving before the objects handlers read go away.
     server.reset();
+    bool running = false;
+    if (containers) {
+      for (const auto& c : containers->list()) running = running || c.state.running();
+    }
     containers.reset();
+    if (networks) networks->shutdown(running);
+    networks.reset();
     registry.reset();
     images.reset();
     content.reset();
@@ -265,6 +274,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
   mo.userns_remap = s->userns.remap;
   mo.userns_fd = s->userns.userns_fd.get();
   s->containers = std::make_unique<container::ContainerManager>(*s->store, *s->images, *s->plugins, mo);
+  BERTH_TRY(s->networks, network::NetworkManager::open(*s->store, *s->plugins,
+                                                       network::NetworkManagerOptions{cfg.exec_root, cfg.network}));
+  s->containers->set_network(s->networks.get());
   s->containers->on_event([bus = &s->events](const std::string& action, const container::Container& c,
                                              const std::map<std::string, std::string>& extra) {
     bus->publish(events::container_event(action, c, extra));
@@ -285,6 +297,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
   api::add_container_fs_routes(s->router, *s->containers, *s->images);
   api::add_container_resource_routes(s->router, *s->containers);
   api::add_event_routes(s->router, s->events);
+  api::add_network_routes(s->router, *s->networks, *s->containers);
 
   s->server = std::make_unique<api::ApiServer>(s->router, cfg.hosts, cfg.tls, cfg.insecure_tcp);
   BERTH_TRY(s->server->start());
@@ -309,10 +322,11 @@ int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> bu
   CLI::App app{"berthd: the berth container engine daemon", "berthd"};
   app.set_version_flag("-v,--version", std::string("berthd version ") + kBerthVersion);
   std::string data_root, exec_root, storage_driver, log_driver, log_level, pidfile, cgroup_parent;
-  std::string userns_remap;
+  std::string userns_remap, bridge, bip;
   std::string tls_ca, tls_cert, tls_key;
   std::string config_file = "/etc/berth/daemon.json";
   std::vector<std::string> hosts, plugin_dirs, log_opts;
+  bool ip_forward = true;
   bool debug = false, tls = false, tls_verify = false, insecure_tcp = false, validate = false;
   app.add_option("--data-root", data_root, "Root directory of persistent state")
       ->default_str("/var/lib/berth");
@@ -339,6 +353,10 @@ int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> bu
   app.add_option("--cgroup-parent", cgroup_parent, "Parent cgroup for all containers")->default_str("/berth");
   app.add_option("--userns-remap", userns_remap,
                  "User/Group setting for user namespaces (user[:group], or \"default\")");
+  app.add_option("-b,--bridge", bridge, "Device name of the default bridge network (\"none\": no default network)")
+      ->default_str("berth0");
+  app.add_option("--ip-forward", ip_forward, "Enable net.ipv4.ip_forward (true|false)")->default_str("true");
+  app.add_option("--bip", bip, "Address and prefix of the default bridge network (a.b.c.d/n)");
   app.add_flag("--insecure-tcp", insecure_tcp,
                "Allow TCP listeners without TLS (anyone who can connect gets root)");
   app.add_flag("--validate", validate, "Validate the configuration and exit");
@@ -363,6 +381,9 @@ int berthd_main(int argc, char** argv, std::span<const berth_plugin_entry_fn> bu
   set("--pidfile", flags.pidfile, pidfile);
   set("--cgroup-parent", flags.cgroup_parent, cgroup_parent);
   set("--userns-remap", flags.userns_remap, userns_remap);
+  set("--bridge", flags.bridge, bridge);
+  set("--bip", flags.bip, bip);
+  set("--ip-forward", flags.ip_forward, ip_forward);
   set("--tls", flags.tls, tls);
   set("--tlsverify", flags.tls_verify, tls_verify);
   set("--tlscacert", flags.tls_ca, tls_ca);

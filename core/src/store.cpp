@@ -76,6 +76,28 @@ constexpr Migration kMigrations[] = {
      "  state TEXT NOT NULL"
      ");"
      "CREATE INDEX containers_image ON containers(image_id);"},
+    {4,
+     // Networks (config: Docker's network object without Containers) and
+     // the endpoints of running containers: an endpoint's row is its
+     // address allocation, so the two commit together and a unique index
+     // keeps an address from being handed out twice.
+     "CREATE TABLE networks ("
+     "  id TEXT PRIMARY KEY NOT NULL,"
+     "  name TEXT NOT NULL UNIQUE,"
+     "  driver TEXT NOT NULL,"
+     "  created TEXT NOT NULL,"
+     "  config TEXT NOT NULL"
+     ");"
+     "CREATE TABLE endpoints ("
+     "  id TEXT PRIMARY KEY NOT NULL,"
+     "  network_id TEXT NOT NULL REFERENCES networks(id),"
+     "  container_id TEXT NOT NULL,"
+     "  address TEXT NOT NULL,"
+     "  state TEXT NOT NULL,"
+     "  UNIQUE(network_id, container_id)"
+     ");"
+     "CREATE UNIQUE INDEX endpoints_address ON endpoints(network_id, address) WHERE address != '';"
+     "CREATE INDEX endpoints_container ON endpoints(container_id);"},
 };
 
 

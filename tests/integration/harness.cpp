@@ -308,6 +308,9 @@ Daemon::Daemon(Options options) {
                                 "--exec-root",   exec_root(),       "--config-file",
                                 root_ + "/daemon.json", "--cgroup-parent", "/" + fs::path(root_).filename().string()};
   if (!fs::exists(root_ + "/daemon.json")) write_file(root_ + "/daemon.json", "{}\n");
+  if (!options.networking) {
+    for (const char* a : {"--bridge", "none", "--ip-forward=false"}) argv.emplace_back(a);
+  }
   if (options.unix_socket) {
     argv.push_back("-H");
     argv.push_back(host());

@@ -76,6 +76,11 @@ class Daemon {
     // "-c", "mount --bind A /etc/subuid && exec \"$@\"", "sh"}): berthd's
     // argv is appended, and the PID stays berthd's.
     std::vector<std::string> launcher;
+    // Without it the daemon runs with --bridge none --ip-forward=false: no
+    // default network, nothing made in the host's network namespace.
+    // Networking tests set it and name their bridge, table and pools in
+    // daemon.json.
+    bool networking = false;
   };
 
   // Starts berthd and waits until it serves every listener (or exits).

@@ -78,28 +78,14 @@ std::string shell_join(const Container& c) {
   return out;
 }
 
-json::object network_settings() {
-  return json::object{{"Bridge", ""},
-                      {"SandboxID", ""},
-                      {"HairpinMode", false},
-                      {"LinkLocalIPv6Address", ""},
-                      {"LinkLocalIPv6PrefixLen", 0},
-                      {"Ports", json::object{}},
-                      {"SandboxKey", ""},
-                      {"SecondaryIPAddresses", nullptr},
-                      {"SecondaryIPv6Addresses", nullptr},
-                      {"EndpointID", ""},
-                      {"Gateway", ""},
-                      {"GlobalIPv6Address", ""},
-                      {"GlobalIPv6PrefixLen", 0},
-                      {"IPAddress", ""},
-                      {"IPPrefixLen", 0},
-                      {"IPv6Gateway", ""},
-                      {"MacAddress", ""},
-                      {"Networks", json::object{}}};
+// NetworkSettings as Docker shows it (empty without networking).
+json::object network_settings(const ContainerManager& containers, const Container& c) {
+  if (const auto* net = containers.network()) return net->settings(containers.networking_of(c));
+  return json::object{{"Ports", json::object{}}, {"Networks", json::object{}}};
 }
 
-json::object inspect_json(const Container& c, const std::vector<std::string>& exec_ids) {
+json::object inspect_json(const ContainerManager& containers, const Container& c,
+                          const std::vector<std::string>& exec_ids) {
   json::array execs;
   for (const auto& x : exec_ids) execs.emplace_back(x);
   json::object out{
@@ -126,13 +112,13 @@ json::object inspect_json(const Container& c, const std::vector<std::string>& ex
                                    {"Name", c.config.contains("Driver") ? c.config.at("Driver") : json::value("")}}},
       {"Mounts", json::array{}},
       {"Config", c.container_config()},
-      {"NetworkSettings", network_settings()},
+      {"NetworkSettings", network_settings(containers, c)},
   };
   out["State"].as_object().erase("StoppedByUser");
   return out;
 }
 
-json::object summary_json(const Container& c) {
+json::object summary_json(const ContainerManager& containers, const Container& c) {
   const auto& labels = obj(c.container_config(), "Labels");
   std::string network_mode = "default";
   if (const auto* m = c.host_config().if_contains("NetworkMode"); m != nullptr && m->is_string() && !m->get_string().empty()) {
@@ -145,12 +131,14 @@ json::object summary_json(const Container& c) {
       {"ImageID", c.image_id},
       {"Command", shell_join(c)},
       {"Created", parse_rfc3339(c.created)},
-      {"Ports", json::array{}},
+      {"Ports", containers.network() != nullptr ? containers.network()->ports_summary(c.id) : json::array{}},
       {"Labels", labels},
       {"State", c.state.status},
       {"Status", status_text(c.state)},
       {"HostConfig", json::object{{"NetworkMode", network_mode}}},
-      {"NetworkSettings", json::object{{"Networks", json::object{}}}},
+      {"NetworkSettings", containers.network() != nullptr
+                              ? containers.network()->networks_summary(containers.networking_of(c))
+                              : json::object{{"Networks", json::object{}}}},
       {"Mounts", json::array{}},
   };
 }
@@ -326,7 +314,7 @@ void add_container_routes(Router& router, ContainerManager& containers, image::I
     for (const auto& c : containers.list()) {
       if (!all && !c.state.running() && !f.value().contains("status") && !f.value().contains("exited")) continue;
       if (!matches(c, f.value(), images)) continue;
-      out.emplace_back(summary_json(c));
+      out.emplace_back(summary_json(containers, c));
       if (limit > 0 && static_cast<int>(out.size()) >= limit) break;
     }
     w.send_json(200, out);
@@ -335,7 +323,7 @@ void add_container_routes(Router& router, ContainerManager& containers, image::I
   router.add("GET", "/containers/{name}/json", [&containers](Request& req, ResponseWriter& w) {
     auto c = containers.get(req.params.at("name"));
     if (!c) return w.send_error(c.error());
-    w.send_json(200, inspect_json(c.value(), {}));
+    w.send_json(200, inspect_json(containers, c.value(), {}));
   });
 
   router.add("POST", "/containers/{name}/start", [&containers](Request& req, ResponseWriter& w) {

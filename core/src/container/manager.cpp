@@ -407,6 +407,9 @@ Result<std::pair<std::string, std::vector<std::string>>> ContainerManager::creat
   BERTH_TRY(auto warnings, adapt_create_request(config, host_config, id, current_spec_host()));
   BERTH_TRY(check_userns_mode(host_config, options_.userns_remap.enabled()));
   BERTH_TRY(auto merged, merge_image_config(config, image_runtime_config));
+  if (network_ != nullptr) {
+    BERTH_TRY(network_->validate(host_config, object_at(object_at(body, "NetworkingConfig"), "EndpointsConfig")));
+  }
   BERTH_TRY(resolve_log_config(host_config, id));
   std::string runtime = string_at(host_config, "Runtime");
   if (runtime.empty()) runtime = options_.default_runtime;
@@ -593,6 +596,7 @@ Result<void> ContainerManager::start_locked(Entry& e) {
   auto fail = [&](Error err) -> Error {
     (void)unmount_all_under(rootfs);
     (void)driver->put(c.id);
+    if (network_ != nullptr) network_->detach(c.id);
     std::lock_guard lock(e.state_mutex);
     e.c.state.error = err.message;
     // Docker: 127 when the command is not found, 126 when it cannot run.
@@ -636,32 +640,57 @@ Result<void> ContainerManager::start_locked(Entry& e) {
       if (auto r = give_to_root(inside.value()); !r) return fail(std::move(r).error());
     }
   }
-  std::string network_mode = string_at(hc, "NetworkMode");
+  std::string network_mode = network_ != nullptr ? network_->network_mode(hc) : string_at(hc, "NetworkMode");
   bool host_network = network_mode == "host";
   std::string hostname = string_at(cfg, "Hostname");
-  if (hostname.empty()) {
-    if (host_network) {
-      char buf[256] = {};
-      ::gethostname(buf, sizeof buf - 1);
-      hostname = buf;
-    } else {
-      hostname = c.id.substr(0, 12);
-    }
-  }
   std::string hostname_path = string_at(c.config, "HostnamePath"), hosts_path = string_at(c.config, "HostsPath"),
               resolv_path = string_at(c.config, "ResolvConfPath");
+  network::Sandbox sandbox;
+  if (network_mode.starts_with("container:")) {
+    // Another container's namespace, with its names (Docker's container mode).
+    const std::string target = network_mode.substr(10);
+    auto other = get(target);
+    if (!other) return fail(make_error(Errc::not_found, "No such container: " + target));
+    if (!other.value().state.running() || other.value().state.pid <= 0) {
+      return fail(make_error(Errc::conflict, "cannot join network of a non running container: " + target));
+    }
+    if (other.value().id == c.id) return fail(make_error(Errc::invalid_argument, "cannot join own network"));
+    sandbox.netns_path = "/proc/" + std::to_string(other.value().state.pid) + "/ns/net";
+    auto read = [](const json::value* v) {
+      std::ifstream in(v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string());
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    sandbox.hosts = read(other.value().config.if_contains("HostsPath"));
+    sandbox.resolv_conf = read(other.value().config.if_contains("ResolvConfPath"));
+    if (hostname.empty()) hostname = string_at(other.value().container_config(), "Hostname");
+    if (hostname.empty()) hostname = other.value().id.substr(0, 12);
+  } else {
+    if (hostname.empty()) {
+      if (host_network) {
+        char buf[256] = {};
+        ::gethostname(buf, sizeof buf - 1);
+        hostname = buf;
+      } else {
+        hostname = c.id.substr(0, 12);
+      }
+    }
+    if (network_ != nullptr) {
+      auto net = networking_of(c);
+      net.hostname = hostname;
+      auto attached = network_->attach(net);
+      if (!attached) return fail(std::move(attached).error());
+      sandbox = std::move(attached).value();
+    } else {
+      sandbox.netns_path = host_network ? "host" : "";
+      sandbox.hosts = hosts_file(hostname);
+      sandbox.resolv_conf = resolv_conf(host_network);
+    }
+  }
   // Rewritten at every start: renamed into place, not fsynced.
   using proto::Sync;
   if (auto r = proto::write_atomic(hostname_path, hostname + "\n", Sync::no); !r) return fail(std::move(r).error());
-  std::string hosts = host_network ? [] {
-    std::ifstream in("/etc/hosts");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }()
-                                   : hosts_file(hostname);
-  if (auto r = proto::write_atomic(hosts_path, hosts, Sync::no); !r) return fail(std::move(r).error());
-  if (auto r = proto::write_atomic(resolv_path, resolv_conf(host_network), Sync::no); !r) {
-    return fail(std::move(r).error());
-  }
+  if (auto r = proto::write_atomic(hosts_path, sandbox.hosts, Sync::no); !r) return fail(std::move(r).error());
+  if (auto r = proto::write_atomic(resolv_path, sandbox.resolv_conf, Sync::no); !r) return fail(std::move(r).error());
   for (const std::string* path : {&hostname_path, &hosts_path, &resolv_path}) {
     if (auto r = give_to_root(*path); !r) return fail(std::move(r).error());
   }
@@ -681,7 +710,7 @@ Result<void> ContainerManager::start_locked(Entry& e) {
   in.hostname_path = hostname_path;
   in.hosts_path = hosts_path;
   in.resolv_conf_path = resolv_path;
-  in.netns_path = host_network ? "host" : "";
+  in.netns_path = sandbox.netns_path;
   in.cgroup_parent = string_at(hc, "CgroupParent").empty() ? options_.cgroup_parent : string_at(hc, "CgroupParent");
   in.uid_mappings = options_.userns_remap.uid_maps;
   in.gid_mappings = options_.userns_remap.gid_maps;
@@ -771,6 +800,7 @@ void ContainerManager::monitor(std::shared_ptr<Entry> e) {
 }
 
 Result<void> ContainerManager::cleanup_after_exit(Entry& e) {
+  if (network_ != nullptr) network_->detach(e.c.id);
   const StorageDriver* driver = images_.driver();
   std::string rootfs = bundle_dir(e.c.id) + "/rootfs";
   auto r = unmount_all_under(rootfs);
@@ -1393,11 +1423,128 @@ Result<void> ContainerManager::restore() {
     // Containers never started stay created.
     if (e->c.state.status == "exited" && restart_policy_applies(e->c, true)) to_start.push_back(e);
   }
+  // Networking of the containers that still run is kept; the rest is undone.
+  if (network_ != nullptr) {
+    std::vector<network::ContainerNetworking> running;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& [id, e] : entries_) {
+        std::lock_guard state(e->state_mutex);
+        if (e->c.state.running()) running.push_back(networking_of(e->c));
+      }
+    }
+    if (auto r = network_->restore(running); !r) logger("container")->warn("restore networking: {}", r.error().message);
+  }
   for (auto& e : to_start) {
     std::lock_guard op(e->m);
     if (auto r = start_locked(*e); !r) logger("container")->warn("restart {}: {}", e->c.id, r.error().message);
   }
   return ok();
+}
+
+network::ContainerNetworking ContainerManager::networking_of(const Container& c) const {
+  network::ContainerNetworking n;
+  n.id = c.id;
+  n.name = c.name.starts_with("/") ? c.name.substr(1) : c.name;
+  const auto& cfg = c.container_config();
+  n.hostname = string_at(cfg, "Hostname");
+  if (n.hostname.empty()) n.hostname = c.id.substr(0, 12);
+  n.domainname = string_at(cfg, "Domainname");
+  n.host_config = c.host_config();
+  n.endpoints_config = object_at(object_at(c.config, "NetworkingConfig"), "EndpointsConfig");
+  for (const auto& [port, v] : object_at(cfg, "ExposedPorts")) n.exposed_ports.emplace_back(port);
+  // The image's exposed ports count too (-P publishes them).
+  if (auto info = images_.get(c.image_id)) {
+    json::error_code ec;
+    auto ic = json::parse(info.value().config, ec);
+    if (!ec && ic.is_object()) {
+      for (const auto& [port, v] : object_at(object_at(ic.get_object(), "config"), "ExposedPorts")) {
+        if (std::find(n.exposed_ports.begin(), n.exposed_ports.end(), std::string(port)) == n.exposed_ports.end()) {
+          n.exposed_ports.emplace_back(port);
+        }
+      }
+    }
+  }
+  return n;
+}
+
+Result<void> ContainerManager::connect(const std::string& name, const std::string& network,
+                                       const json::object& endpoint_config) {
+  if (network_ == nullptr) return make_error(Errc::unsupported, "networking is not available");
+  BERTH_TRY(auto e, find(name));
+  std::lock_guard op(e->m);
+  Container c;
+  {
+    std::lock_guard lock(e->state_mutex);
+    c = e->c;
+  }
+  BERTH_TRY(auto n, network_->find(network));
+  const std::string mode = network_->network_mode(c.host_config());
+  auto eps = object_at(object_at(c.config, "NetworkingConfig"), "EndpointsConfig");
+  if (eps.contains(n.name) || mode == n.name) {
+    if (c.state.running() || eps.contains(n.name)) {
+      return make_error(Errc::permission_denied,
+                        "endpoint with name " + networking_of(c).name + " already exists in network " + n.name);
+    }
+  }
+  if (c.state.running()) {
+    BERTH_TRY(network_->connect(networking_of(c), n.name, endpoint_config));
+  } else {
+    json::object probe;
+    probe[n.name] = endpoint_config;
+    BERTH_TRY(network_->validate(json::object{{"NetworkMode", mode}}, probe));
+    if (mode == "none" || mode == "host" || mode.starts_with("container:")) {
+      return make_error(Errc::permission_denied, "container cannot be connected to network " + n.name +
+                                                     " while in " + mode + " network mode");
+    }
+  }
+  std::lock_guard lock(e->state_mutex);
+  auto& nc = e->c.config["NetworkingConfig"];
+  if (!nc.is_object()) nc = json::object{};
+  auto& ec = nc.as_object()["EndpointsConfig"];
+  if (!ec.is_object()) ec = json::object{};
+  ec.as_object()[n.name] = endpoint_config;
+  return save(e->c);
+}
+
+Result<void> ContainerManager::disconnect(const std::string& name, const std::string& network, bool force) {
+  if (network_ == nullptr) return make_error(Errc::unsupported, "networking is not available");
+  BERTH_TRY(auto e, find(name));
+  std::lock_guard op(e->m);
+  Container c;
+  {
+    std::lock_guard lock(e->state_mutex);
+    c = e->c;
+  }
+  auto n = network_->find(network);
+  if (!n && !force) return std::move(n).error();
+  const std::string net_name = n ? n.value().name : network;
+  const std::string mode = network_->network_mode(c.host_config());
+  auto eps = object_at(object_at(c.config, "NetworkingConfig"), "EndpointsConfig");
+  if (mode == "host" && net_name == "host") {
+    return make_error(Errc::permission_denied, "container cannot be disconnected from host network or connected to host network");
+  }
+  if (!eps.contains(net_name) && mode != net_name) {
+    return make_error(Errc::permission_denied, "container " + c.id + " is not connected to network " + net_name);
+  }
+  if (n) {
+    BERTH_TRY(network_->disconnect(c.id, n.value().name, force));
+  }
+  std::lock_guard lock(e->state_mutex);
+  auto& nc = e->c.config["NetworkingConfig"];
+  if (!nc.is_object()) nc = json::object{};
+  auto& ec = nc.as_object()["EndpointsConfig"];
+  if (!ec.is_object()) ec = json::object{};
+  ec.as_object().erase(net_name);
+  // Off its mode's network: the container keeps no network of that mode.
+  if (mode == net_name) {
+    auto& hc = e->c.config["HostConfig"];
+    if (hc.is_object()) {
+      std::string next = ec.as_object().empty() ? "none" : std::string(ec.as_object().begin()->key());
+      hc.as_object()["NetworkMode"] = next;
+    }
+  }
+  return save(e->c);
 }
 
 // --- the container's filesystem (changes, export, cp, commit) ----------------------

@@ -48,6 +48,23 @@ struct RuntimeConfig {
 };
 
 // The resolved configuration the daemon runs with.
+// A pool user networks take subnets from (Docker's default-address-pools).
+struct AddressPoolConfig {
+  std::string base;  // "172.18.0.0/16"
+  int size = 24;     // prefix length of each subnet taken from it
+};
+
+// Docker's daemon networking settings.
+struct NetworkConfig {
+  // Device name of the default "bridge" network; "none" disables it (and
+  // containers then default to no network), as Docker's --bridge=none.
+  std::string bridge = "berth0";
+  std::string bip;  // "10.1.0.1/24": the default network's gateway/subnet
+  std::vector<AddressPoolConfig> default_address_pools;  // empty: Docker's
+  std::vector<std::string> dns, dns_search, dns_options;  // containers' defaults
+  bool ip_forward = true;  // set net.ipv4.ip_forward=1 (Docker's --ip-forward)
+};
+
 struct DaemonConfig {
   std::string data_root = "/var/lib/berth";
   std::string exec_root = "/run/berth";
@@ -76,6 +93,7 @@ struct DaemonConfig {
   // "native" (built in) is always there; runc is added when installed.
   std::map<std::string, RuntimeConfig> runtimes;
   std::string default_runtime = "native";
+  NetworkConfig network;
 };
 
 // One layer of settings (the file, or the flags): only what it names.
@@ -91,6 +109,10 @@ struct ConfigLayer {
   std::optional<std::string> default_runtime;
   std::optional<std::map<std::string, std::string>> log_opts;
   std::optional<std::string> userns_remap;
+  std::optional<std::string> bridge, bip;
+  std::optional<std::vector<AddressPoolConfig>> default_address_pools;
+  std::optional<std::vector<std::string>> dns, dns_search, dns_options;
+  std::optional<bool> ip_forward;
 };
 
 // Parses daemon.json text. Unknown keys and wrong types are errors naming the

@@ -20,6 +20,7 @@
 #include "berth/core/error.hpp"
 #include "berth/core/image/image_store.hpp"
 #include "berth/core/log_driver.hpp"
+#include "berth/core/network/manager.hpp"
 #include "berth/core/plugin_host.hpp"
 #include "berth/core/store.hpp"
 
@@ -183,6 +184,18 @@ class ContainerManager {
 
   const ManagerOptions& options() const { return options_; }
 
+  // The network manager that gives containers their sandboxes; set once,
+  // before restore().
+  void set_network(network::NetworkManager* network) { network_ = network; }
+  network::NetworkManager* network() const { return network_; }
+  // What the network manager needs to know of `c`.
+  network::ContainerNetworking networking_of(const Container& c) const;
+  // Connects a container to a network (docker network connect): a running
+  // one at once; a stopped one at its next start. Disconnect likewise.
+  Result<void> connect(const std::string& name, const std::string& network,
+                       const boost::json::object& endpoint_config);
+  Result<void> disconnect(const std::string& name, const std::string& network, bool force);
+
   // A container's root filesystem readable and writable on the host, for
   // export and cp: the running container's own mount, or else its layer
   // mounted at the bundle's rootfs until this object goes. It holds the
@@ -273,6 +286,7 @@ class ContainerManager {
   std::map<std::string, std::unique_ptr<LogDriver>> log_drivers_;
   EventFn event_;
   bool shutting_down_ = false;
+  network::NetworkManager* network_ = nullptr;
 };
 
 }  // namespace berth::core::container

@@ -1,0 +1,4 @@
+// Only libberth-net-host.so compiles this: its one exported symbol.
+#include "berth/sdk/plugin.hpp"
+
+BERTH_EXPORT_PLUGIN(berth_builtin_net_host)
