@@ -1,4 +1,5 @@
 // berth network ls (docker/cli network/list.go, network/formatter.go).
+#include "json_fields.hpp"
 #include <algorithm>
 #include <boost/json.hpp>
 #include <regex>
@@ -10,11 +11,6 @@ namespace berth::cli {
 namespace json = boost::json;
 
 namespace {
-
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 bool boolean(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);

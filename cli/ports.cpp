@@ -1,5 +1,6 @@
 // How published ports are shown: the PORTS column of `ps` and the lines
 // of `port` (docker/cli formatter/container.go, container/port.go).
+#include "json_fields.hpp"
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -13,16 +14,6 @@ namespace berth::cli {
 namespace json = boost::json;
 
 namespace {
-
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::int64_t num(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : 0;
-}
 
 // net.JoinHostPort.
 std::string join_host_port(const std::string& host, const std::string& port) {

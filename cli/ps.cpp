@@ -1,5 +1,6 @@
 // berth ps / berth container ls: the container list in Docker's columns
 // (docker/cli list.go, formatter/container.go).
+#include "json_fields.hpp"
 #include "container_common.hpp"
 #include "format/template.hpp"
 #include "reference.hpp"
@@ -12,16 +13,6 @@ namespace berth::cli {
 namespace json = boost::json;
 
 namespace {
-
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::int64_t num(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : 0;
-}
 
 // Go's strconv.Quote, as the template engine's printf "%q" has it.
 std::string go_quoted(const std::string& s) {

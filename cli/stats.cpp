@@ -10,6 +10,7 @@
 // a table redrawn every second; without names the running containers (all
 // with -a) are listed again at each redraw, so new ones appear and removed
 // ones go.
+#include "json_fields.hpp"
 #include "command.hpp"
 #include "container_common.hpp"
 #include "format/template.hpp"
@@ -43,11 +44,6 @@ const json::object& member(const json::object& o, std::string_view key) {
 double num(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v != nullptr && v->is_number() ? v->to_number<double>() : 0.0;
-}
-
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
 // One container's figures (Docker's StatsEntry).

@@ -13,7 +13,7 @@ packages=(
   libarchive-dev zlib1g-dev libseccomp-dev libssl-dev libldns-dev
   libgtest-dev libgmock-dev
   # test tools: real clients, certificates, kernel plumbing
-  docker.io openssl iproute2 nftables curl python3 sqlite3
+  docker.io openssl iproute2 nftables procps curl python3 sqlite3
   # registry tests: a local registry, an image copier, htpasswd, a static busybox
   docker-registry skopeo apache2-utils busybox-static
   # shim and runtime tests: an external OCI runtime driven through its CLI

@@ -40,6 +40,17 @@ bool matches(const network::NetworkManager& networks, const Network& n, const Fi
   return true;
 }
 
+// The body of connect and disconnect: the object and its "Container".
+Result<std::pair<json::object, std::string>> connect_body(const Request& req) {
+  BERTH_TRY(auto body, req.read_json());
+  const auto* o = body.if_object();
+  const auto* container = o != nullptr ? o->if_contains("Container") : nullptr;
+  if (container == nullptr || !container->is_string() || container->get_string().empty()) {
+    return make_error(Errc::invalid_argument, "container is required");
+  }
+  return std::pair{*o, std::string(container->get_string())};
+}
+
 }  // namespace
 
 void add_network_routes(Router& router, network::NetworkManager& networks, container::ContainerManager& containers) {
@@ -80,35 +91,29 @@ void add_network_routes(Router& router, network::NetworkManager& networks, conta
   });
 
   router.add("POST", "/networks/{id}/connect", [&networks, &containers](Request& req, ResponseWriter& w) {
-    auto body = req.read_json();
+    auto body = connect_body(req);
     if (!body) return w.send_error(body.error());
-    const auto* o = body.value().if_object();
-    const auto* container = o != nullptr ? o->if_contains("Container") : nullptr;
-    if (container == nullptr || !container->is_string() || container->get_string().empty()) {
-      return w.send_error(400, "container is required");
-    }
+    const json::object& o = body.value().first;
+    const std::string& container = body.value().second;
     auto n = networks.find(req.params.at("id"));
     if (!n) return w.send_error(n.error());
     json::object ep;
-    if (const auto* e = o->if_contains("EndpointConfig"); e != nullptr && e->is_object()) ep = e->get_object();
-    auto r = containers.connect(std::string(container->get_string()), n.value().name, ep);
+    if (const auto* e = o.if_contains("EndpointConfig"); e != nullptr && e->is_object()) ep = e->get_object();
+    auto r = containers.connect(container, n.value().name, ep);
     if (!r) return w.send_error(r.error());
     w.send(200, "text/plain", "");
   });
 
   router.add("POST", "/networks/{id}/disconnect", [&networks, &containers](Request& req, ResponseWriter& w) {
-    auto body = req.read_json();
+    auto body = connect_body(req);
     if (!body) return w.send_error(body.error());
-    const auto* o = body.value().if_object();
-    const auto* container = o != nullptr ? o->if_contains("Container") : nullptr;
-    if (container == nullptr || !container->is_string() || container->get_string().empty()) {
-      return w.send_error(400, "container is required");
-    }
+    const json::object& o = body.value().first;
+    const std::string& container = body.value().second;
     bool force = false;
-    if (const auto* f = o->if_contains("Force"); f != nullptr && f->is_bool()) force = f->get_bool();
+    if (const auto* f = o.if_contains("Force"); f != nullptr && f->is_bool()) force = f->get_bool();
     auto n = networks.find(req.params.at("id"));
     if (!n && !force) return w.send_error(n.error());
-    auto r = containers.disconnect(std::string(container->get_string()), n ? n.value().name : req.params.at("id"), force);
+    auto r = containers.disconnect(container, n ? n.value().name : req.params.at("id"), force);
     if (!r) return w.send_error(r.error());
     w.send(200, "text/plain", "");
   });

@@ -1442,6 +1442,19 @@ Result<void> ContainerManager::restore() {
   return ok();
 }
 
+namespace {
+
+// A container's NetworkingConfig.EndpointsConfig, made when missing.
+json::object& endpoints_config_of(Container& c) {
+  auto& nc = c.config["NetworkingConfig"];
+  if (!nc.is_object()) nc = json::object{};
+  auto& ec = nc.as_object()["EndpointsConfig"];
+  if (!ec.is_object()) ec = json::object{};
+  return ec.as_object();
+}
+
+}  // namespace
+
 network::ContainerNetworking ContainerManager::networking_of(const Container& c) const {
   network::ContainerNetworking n;
   n.id = c.id;
@@ -1499,11 +1512,8 @@ Result<void> ContainerManager::connect(const std::string& name, const std::strin
     }
   }
   std::lock_guard lock(e->state_mutex);
-  auto& nc = e->c.config["NetworkingConfig"];
-  if (!nc.is_object()) nc = json::object{};
-  auto& ec = nc.as_object()["EndpointsConfig"];
-  if (!ec.is_object()) ec = json::object{};
-  ec.as_object()[n.name] = endpoint_config;
+  json::object& ec = endpoints_config_of(e->c);
+  ec[n.name] = endpoint_config;
   return save(e->c);
 }
 
@@ -1531,16 +1541,13 @@ Result<void> ContainerManager::disconnect(const std::string& name, const std::st
     BERTH_TRY(network_->disconnect(c.id, n.value().name, force));
   }
   std::lock_guard lock(e->state_mutex);
-  auto& nc = e->c.config["NetworkingConfig"];
-  if (!nc.is_object()) nc = json::object{};
-  auto& ec = nc.as_object()["EndpointsConfig"];
-  if (!ec.is_object()) ec = json::object{};
-  ec.as_object().erase(net_name);
+  json::object& ec = endpoints_config_of(e->c);
+  ec.erase(net_name);
   // Off its mode's network: the container keeps no network of that mode.
   if (mode == net_name) {
     auto& hc = e->c.config["HostConfig"];
     if (hc.is_object()) {
-      std::string next = ec.as_object().empty() ? "none" : std::string(ec.as_object().begin()->key());
+      std::string next = ec.empty() ? "none" : std::string(ec.begin()->key());
       hc.as_object()["NetworkMode"] = next;
     }
   }

@@ -333,13 +333,7 @@ Result<void> NetworkManager::ensure_predefined() {
       }
       if (!used) {
         if (const auto* d = driver_for("bridge")) (void)d->delete_network(existing->id);
-        (void)guard("remove network", [&] {
-          db_.with_db([&](SQLite::Database& db) {
-            SQLite::Statement q(db, "DELETE FROM networks WHERE id = ?");
-            q.bind(1, existing->id);
-            q.exec();
-          });
-        });
+        (void)forget_network(existing->id);
         std::lock_guard lock(mutex_);
         networks_.erase(existing->id);
         existing.reset();
@@ -379,21 +373,34 @@ Result<void> NetworkManager::ensure_predefined() {
   return ok();
 }
 
-Result<Network> NetworkManager::insert_network(Network n) {
-  n.id = random_id();
-  n.created = rfc3339_now();
-  auto cfg = n.to_json();
-  BERTH_TRY(guard("record network " + n.name, [&] {
+Result<void> NetworkManager::record_network(const Network& n) {
+  return guard("record network " + n.name, [&] {
     db_.with_db([&](SQLite::Database& db) {
       SQLite::Statement q(db, "INSERT INTO networks(id, name, driver, created, config) VALUES(?, ?, ?, ?, ?)");
       q.bind(1, n.id);
       q.bind(2, n.name);
       q.bind(3, n.driver);
       q.bind(4, n.created);
-      q.bind(5, json::serialize(cfg));
+      q.bind(5, json::serialize(n.to_json()));
       q.exec();
     });
-  }));
+  });
+}
+
+Result<void> NetworkManager::forget_network(const std::string& id) {
+  return guard("remove network " + id, [&] {
+    db_.with_db([&](SQLite::Database& db) {
+      SQLite::Statement q(db, "DELETE FROM networks WHERE id = ?");
+      q.bind(1, id);
+      q.exec();
+    });
+  });
+}
+
+Result<Network> NetworkManager::insert_network(Network n) {
+  n.id = random_id();
+  n.created = rfc3339_now();
+  BERTH_TRY(record_network(n));
   std::lock_guard lock(mutex_);
   networks_[n.id] = n;
   return n;
@@ -615,26 +622,9 @@ Result<Network> NetworkManager::create(const json::object& req) {
   n.created = rfc3339_now();
   // The row first: a crash after it leaves a network the next start creates
   // in its driver; a driver failure takes the row back.
-  auto cfg = n.to_json();
-  BERTH_TRY(guard("record network " + n.name, [&] {
-    db_.with_db([&](SQLite::Database& db) {
-      SQLite::Statement q(db, "INSERT INTO networks(id, name, driver, created, config) VALUES(?, ?, ?, ?, ?)");
-      q.bind(1, n.id);
-      q.bind(2, n.name);
-      q.bind(3, n.driver);
-      q.bind(4, n.created);
-      q.bind(5, json::serialize(cfg));
-      q.exec();
-    });
-  }));
+  BERTH_TRY(record_network(n));
   if (auto r = driver_for(driver)->create_network(n.id, spec_json(n)); !r) {
-    (void)guard("forget network", [&] {
-      db_.with_db([&](SQLite::Database& db) {
-        SQLite::Statement q(db, "DELETE FROM networks WHERE id = ?");
-        q.bind(1, n.id);
-        q.exec();
-      });
-    });
+    (void)forget_network(n.id);
     return std::move(r).error();
   }
   networks_[n.id] = n;
@@ -719,13 +709,7 @@ Result<void> NetworkManager::remove(const std::string& name_or_id) {
   if (const NetworkDriver* d = driver_for(n.driver)) {
     if (auto r = d->delete_network(n.id); !r && r.error().code != Errc::not_found) return std::move(r).error();
   }
-  BERTH_TRY(guard("remove network " + n.name, [&] {
-    db_.with_db([&](SQLite::Database& db) {
-      SQLite::Statement q(db, "DELETE FROM networks WHERE id = ?");
-      q.bind(1, n.id);
-      q.exec();
-    });
-  }));
+  BERTH_TRY(forget_network(n.id));
   std::lock_guard lock(mutex_);
   networks_.erase(n.id);
   return ok();

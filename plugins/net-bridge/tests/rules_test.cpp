@@ -26,6 +26,7 @@
 #include "berth/sdk/net/netlink.hpp"
 #include "berth/sdk/net/netns.hpp"
 #include "berth/sdk/net/nft.hpp"
+#include "berth/sdk/net/testing.hpp"
 #include "berth/sdk/status.hpp"
 #include "berth/sdk/unique_fd.hpp"
 
@@ -330,45 +331,9 @@ TEST(BridgeRules, RefusesBadInput) {
 
 // ---- root: the kernel's view, and traffic.
 
-// A named network namespace under a fresh /tmp/berth-test-* directory,
-// removed (unmounted, deleted) by the destructor even when a test fails.
-class Netns {
- public:
-  Netns() {
-    char tmpl[] = "/tmp/berth-test-rules-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr)
-      throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    dir_ = tmpl;
-    path_ = dir_ + "/ns";
-    try {
-      berth::sdk::net::create_named_netns(path_);
-      fd_ = berth::sdk::net::open_netns(path_);
-    } catch (...) {
-      cleanup();
-      throw;
-    }
-  }
-  ~Netns() { cleanup(); }
-  Netns(const Netns&) = delete;
-  Netns& operator=(const Netns&) = delete;
-
-  const std::string& path() const { return path_; }
-  int fd() const { return fd_.get(); }
-  void run(const std::function<void()>& fn) const { berth::sdk::net::run_in_netns(fd_.get(), fn); }
-
- private:
-  void cleanup() {
-    fd_.reset();
-    try {
-      berth::sdk::net::remove_named_netns(path_);
-    } catch (...) {
-    }
-    ::rmdir(dir_.c_str());
-  }
-  std::string dir_;
-  std::string path_;
-  UniqueFd fd_;
-};
+using Netns = berth::sdk::net::testing::PrivateNetns;
+using berth::sdk::net::testing::sockaddr_of;
+using berth::sdk::net::testing::tcp_socket_in;
 
 std::string nft_list(const Netns& ns, const std::string& table) {
   std::string cmd = "nsenter --net=" + ns.path() + " nft list table ip " + table + " 2>&1";
@@ -448,24 +413,6 @@ TEST_F(BridgeRulesKernel, NftListsTheRuleset) {
                 "\t\tip daddr 192.0.2.7 udp dport 5353 dnat to 10.2.0.3:53\n"
                 "\t}\n"
                 "}\n");
-}
-
-UniqueFd tcp_socket_in(const Netns& ns) {
-  UniqueFd fd;
-  ns.run([&] { fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); });
-  if (!fd) throw std::system_error(errno, std::generic_category(), "socket");
-  timeval tv{5, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-sockaddr_in sockaddr_of(Ipv4 a, std::uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = a.be();
-  sa.sin_port = htons(port);
-  return sa;
 }
 
 // Connects through the published port and returns the source address the

@@ -18,7 +18,7 @@
 
 #include "berth/sdk/net/netns.hpp"
 #include "berth/sdk/status.hpp"
-#include "private_netns.hpp"
+#include "berth/sdk/net/testing.hpp"
 
 namespace {
 

@@ -14,7 +14,7 @@
 
 #include "berth/sdk/net/netlink.hpp"
 #include "berth/sdk/status.hpp"
-#include "private_netns.hpp"
+#include "berth/sdk/net/testing.hpp"
 
 namespace {
 

@@ -23,13 +23,15 @@
 #include "berth/sdk/net/netlink.hpp"
 #include "berth/sdk/status.hpp"
 #include "berth/sdk/unique_fd.hpp"
-#include "private_netns.hpp"
+#include "berth/sdk/net/testing.hpp"
 
 namespace {
 
 using berth::sdk::Errc;
 using berth::sdk::Error;
 using berth::sdk::UniqueFd;
+using berth::sdk::net::testing::sockaddr_of;
+using berth::sdk::net::testing::tcp_socket_in;
 using berth::sdk::net::apply;
 using berth::sdk::net::ChainType;
 using berth::sdk::net::delete_table;
@@ -286,26 +288,8 @@ TEST_F(NftTest, TablesArePerNamespace) {
 
 // ---- real traffic: DNAT in one namespace, the client in another.
 
-UniqueFd tcp_socket_in(const PrivateNetns& ns) {
-  UniqueFd fd;
-  ns.run([&] { fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); });
-  if (!fd) throw std::system_error(errno, std::generic_category(), "socket");
-  timeval tv{5, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-sockaddr_in sockaddr(Ipv4 a, std::uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = a.be();
-  sa.sin_port = htons(port);
-  return sa;
-}
-
 int connect_to(int fd, Ipv4 a, std::uint16_t port) {
-  auto sa = sockaddr(a, port);
+  auto sa = sockaddr_of(a, port);
   return ::connect(fd, reinterpret_cast<const ::sockaddr*>(&sa), sizeof sa) == 0 ? 0 : errno;
 }
 
@@ -326,7 +310,7 @@ TEST_F(NftTest, DnatRedirectsTcpToAnotherPort) {
   }
 
   UniqueFd listener = tcp_socket_in(*ns_);
-  auto any = sockaddr(Ipv4{}, 0);
+  auto any = sockaddr_of(Ipv4{}, 0);
   ASSERT_EQ(::bind(listener.get(), reinterpret_cast<const ::sockaddr*>(&any), sizeof any), 0);
   ASSERT_EQ(::listen(listener.get(), 4), 0);
   sockaddr_in bound{};

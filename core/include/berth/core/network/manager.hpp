@@ -123,6 +123,8 @@ class NetworkManager {
   const NetworkDriver* driver_for(const std::string& driver) const;
   Result<Network> find_locked(const std::string& name_or_id) const;
   Result<Network> insert_network(Network n);
+  Result<void> record_network(const Network& n);
+  Result<void> forget_network(const std::string& id);
   Result<Endpoint> join(const ContainerNetworking& c, const Network& n, const boost::json::object& ep_config,
                         const std::string& netns_path, int index);
   void leave(const Endpoint& ep);

@@ -2,9 +2,12 @@
 // links, addresses, routes, sysctls or nftables tables never touch the
 // host's. Kept alive by a bind mount under a fresh /tmp/berth-test-XXXXXX
 // directory; the destructor removes both, even when the test failed.
-#ifndef BERTH_SDK_NET_TESTS_PRIVATE_NETNS_HPP
-#define BERTH_SDK_NET_TESTS_PRIVATE_NETNS_HPP
+#ifndef BERTH_SDK_NET_TESTING_HPP
+#define BERTH_SDK_NET_TESTING_HPP
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,6 +16,7 @@
 #include <string>
 #include <system_error>
 
+#include "berth/sdk/net/addr.hpp"
 #include "berth/sdk/net/netns.hpp"
 #include "berth/sdk/unique_fd.hpp"
 
@@ -61,6 +65,26 @@ class PrivateNetns {
   UniqueFd fd_;
 };
 
+// A TCP socket opened inside `ns`, with 5 s send and receive timeouts.
+template <class Ns>
+UniqueFd tcp_socket_in(const Ns& ns) {
+  UniqueFd fd;
+  ns.run([&] { fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); });
+  if (!fd) throw std::system_error(errno, std::generic_category(), "socket");
+  timeval tv{5, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+inline sockaddr_in sockaddr_of(Ipv4 a, std::uint16_t port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = a.be();
+  sa.sin_port = htons(port);
+  return sa;
+}
+
 }  // namespace berth::sdk::net::testing
 
-#endif  // BERTH_SDK_NET_TESTS_PRIVATE_NETNS_HPP
+#endif  // BERTH_SDK_NET_TESTING_HPP
