@@ -236,7 +236,21 @@ TEST_F(NetworkTest, NothingOutlivesRemovalShutdownOrACrash) {
   ASSERT_EQ(docker({"network", "create", "--subnet", "10." + std::to_string(octet_) + ".77.0/24", "berth-test-net"}).exit_code, 0)
       << daemon_->log();
   ASSERT_EQ(docker({"run", "-d", "--name", "ca", "--network", "berth-test-net", kImage, "sleep", "300"}).exit_code, 0);
-  ASSERT_EQ(docker({"run", "-d", "--name", "cb", "-p", "80", kImage, "sleep", "300"}).exit_code, 0);
+  const int port = free_port();
+  ASSERT_EQ(docker({"run", "-d", "--name", "cb", "-p", std::to_string(port) + ":80", kImage, "sh", "-c",
+                    "echo still-here > /tmp/index.html && httpd -f -p 80 -h /tmp"})
+                .exit_code,
+            0);
+  auto published = [&] {
+    CommandResult page;
+    for (int i = 0; i < 30; ++i) {
+      page = run({"curl", "-sS", "--max-time", "3", "http://127.0.0.1:" + std::to_string(port) + "/index.html"});
+      if (page.exit_code == 0) break;
+      std::this_thread::sleep_for(200ms);
+    }
+    return page.out;
+  };
+  EXPECT_EQ(published(), "still-here\n");
   const std::string a_ip = inspect("ca", "{{(index .NetworkSettings.Networks \"berth-test-net\").IPAddress}}");
   EXPECT_EQ(a_ip, "10." + std::to_string(octet_) + ".77.2");
   // kill -9: the containers keep running and keep their addresses; a new
@@ -252,6 +266,10 @@ TEST_F(NetworkTest, NothingOutlivesRemovalShutdownOrACrash) {
   const std::string c_ip = inspect("cc", "{{(index .NetworkSettings.Networks \"berth-test-net\").IPAddress}}");
   EXPECT_NE(c_ip, a_ip);
   EXPECT_EQ(docker({"exec", "cc", "ping", "-c", "1", "-W", "2", "ca"}).exit_code, 0) << daemon_->log();
+  // The published port is held and forwarded again.
+  EXPECT_EQ(published(), "still-here\n") << daemon_->log();
+  auto taken = docker({"run", "-d", "--name", "ce", "-p", std::to_string(port) + ":80", kImage, "true"});
+  EXPECT_NE(taken.err.find("port is already allocated"), std::string::npos) << taken.err;
   // A container that dies while the daemon is down gives its address back.
   const std::string a_pid = inspect("ca", "{{.State.Pid}}");
   ::kill(daemon_->pid(), SIGKILL);
