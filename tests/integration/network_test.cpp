@@ -128,11 +128,17 @@ TEST_F(NetworkTest, UserNetworkResolvesNamesAndAliasesAndIsolatesOtherNetworks) 
   EXPECT_EQ(nets, "berth-test-back berth-test-front");
   ASSERT_EQ(docker({"network", "disconnect", "berth-test-front", "outsider"}).exit_code, 0);
   EXPECT_NE(wget_from("outsider", "http://" + web_ip + ":8080/index.html").exit_code, 0);
+  // --link: the alias resolves to the linked container on the shared network.
+  ASSERT_EQ(docker({"run", "-d", "--name", "linker", "--network", "berth-test-front", "--link", "web:backend", kImage,
+                    "sleep", "300"})
+                .exit_code,
+            0);
+  EXPECT_EQ(wget_from("linker", "http://backend:8080/index.html").out, "served-by-web\n");
   // A network in use cannot go; once its containers are gone it can.
   auto busy = docker({"network", "rm", "berth-test-front"});
   EXPECT_NE(busy.exit_code, 0);
   EXPECT_NE(busy.err.find("has active endpoints"), std::string::npos) << busy.err;
-  ASSERT_EQ(docker({"rm", "-f", "web", "client"}).exit_code, 0);
+  ASSERT_EQ(docker({"rm", "-f", "web", "client", "linker"}).exit_code, 0);
   EXPECT_EQ(docker({"network", "rm", "berth-test-front"}).exit_code, 0);
 }
 

@@ -1501,7 +1501,13 @@ Result<void> ContainerManager::connect(const std::string& name, const std::strin
     }
   }
   if (c.state.running()) {
-    BERTH_TRY(network_->connect(networking_of(c), n.name, endpoint_config));
+    BERTH_TRY(auto resolv, network_->connect(networking_of(c), n.name, endpoint_config));
+    // Its first user network: names now go to the embedded DNS server.
+    // Rewritten in place: the container has this very file bind-mounted.
+    if (!resolv.empty()) {
+      std::ofstream out(string_at(c.config, "ResolvConfPath"), std::ios::trunc);
+      if (!(out << resolv).flush()) logger("container")->warn("container {}: rewrite resolv.conf", c.id);
+    }
   } else {
     json::object probe;
     probe[n.name] = endpoint_config;

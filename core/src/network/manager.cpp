@@ -797,6 +797,8 @@ Result<NetworkManager::Endpoint> NetworkManager::join(const ContainerNetworking&
   ep.interface = "eth" + std::to_string(index);
   ep.aliases = strings_at(ep_config, "Aliases");
   ep.links = strings_at(ep_config, "Links");
+  // --link on a user network: the container's links become its aliases there.
+  if (ep.links.empty() && !n.predefined()) ep.links = strings_at(c.host_config, "Links");
   ep.ipam_config = obj_at(ep_config, "IPAMConfig");
   ep.mac = str_at(ep_config, "MacAddress");
   auto cfg = ipv4_config(n);
@@ -1058,8 +1060,8 @@ void NetworkManager::detach(const std::string& container_id) {
   }
 }
 
-Result<void> NetworkManager::connect(const ContainerNetworking& c, const std::string& network,
-                                     const json::object& endpoint_config) {
+Result<std::string> NetworkManager::connect(const ContainerNetworking& c, const std::string& network,
+                                            const json::object& endpoint_config) {
   const std::string mode = network_mode(c.host_config);
   BERTH_TRY(auto n, find(network));
   if (mode == "host" || mode.starts_with("container:") || n.name == "host") {
@@ -1131,8 +1133,9 @@ Result<void> NetworkManager::connect(const ContainerNetworking& c, const std::st
     } catch (const std::exception& e) {
       logger("network")->warn("container {}: DNS: {}", c.id.substr(0, 12), e.what());
     }
+    return resolv_conf(c, true);
   }
-  return ok();
+  return std::string();
 }
 
 Result<void> NetworkManager::disconnect(const std::string& container_id, const std::string& network, bool /*force*/) {

@@ -103,7 +103,10 @@ class NetworkManager {
   // Undoes attach (at exit, failed start, removal). Never fails; idempotent.
   void detach(const std::string& container_id);
   // Connects a running container to one more network / takes it off one.
-  Result<void> connect(const ContainerNetworking& c, const std::string& network, const boost::json::object& endpoint_config);
+  // Returns the container's new /etc/resolv.conf when joining its first user
+  // network turned the embedded DNS server on, "" otherwise.
+  Result<std::string> connect(const ContainerNetworking& c, const std::string& network,
+                              const boost::json::object& endpoint_config);
   Result<void> disconnect(const std::string& container_id, const std::string& network, bool force);
 
   // NetworkSettings of container inspect; `endpoints_config` names the
