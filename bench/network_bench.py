@@ -82,8 +82,18 @@ def nft_table_exists(name):
     return r.returncode == 0
 
 
+def bridge_ports():
+    try:
+        return os.listdir(f"/sys/class/net/{BRIDGE}/brif")
+    except OSError:
+        return []
+
+
+VETHS = set()  # host ends of our containers' veths, seen on the bridge
+
+
 def leftovers():
-    out = []
+    out = [f"link {v} (ip link del {v})" for v in sorted(VETHS) if link_exists(v)]
     if link_exists(BRIDGE):
         out.append(f"link {BRIDGE} (ip link del {BRIDGE})")
     if nft_table_exists(NFT_TABLE):
@@ -222,6 +232,7 @@ def measure_berth(peer, root, tar, args, notes):
         ids.append(create(sock, ["sh", "-c", HTTPD], "default", publish={80: host_port}))
         start(sock, ids[-1])
         ip = container_ip(sock, ids[-1])
+        VETHS.update(bridge_ports())
         published, direct = ("127.0.0.1", host_port), (ip, 80)
         wait_serving(*direct)
         wait_serving(*published)
@@ -355,7 +366,8 @@ def main():
     for what in left:
         notes.append(f"WARNING: left behind: {what}")
     if not left:
-        notes.append(f"cleanup: no {BRIDGE} link and no nft table ip {NFT_TABLE} left")
+        notes.append(f"cleanup: no {BRIDGE} link, veth ({', '.join(sorted(VETHS)) or 'none seen'}) "
+                     f"or nft table ip {NFT_TABLE} left")
     for n in notes:
         print(n)
     return 0 if "berth" in results and not left else 1
