@@ -60,18 +60,6 @@ std::set<std::string> network_names(const std::string& table) {
   return out;
 }
 
-// A free TCP port on the host (bound and released).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
-
 // `network inspect` output (an array of one network) as its object; null
 // when it does not parse.
 json::object network_json(const CommandResult& r) {

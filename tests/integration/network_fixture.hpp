@@ -15,6 +15,9 @@ namespace berth::testing {
 // "berth-test-" + 4 random hex digits: a 15-character interface name.
 std::string test_ifname();
 
+// A free TCP port on the host (bound and released).
+int free_port();
+
 // The host's links named berth-test-*.
 std::vector<std::string> test_links();
 
