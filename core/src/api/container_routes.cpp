@@ -137,7 +137,7 @@ json::object summary_json(const ContainerManager& containers, const Container& c
       {"Status", status_text(c.state)},
       {"HostConfig", json::object{{"NetworkMode", network_mode}}},
       {"NetworkSettings", containers.network() != nullptr
-                              ? containers.network()->networks_summary(containers.networking_of(c))
+                              ? containers.network()->networks_summary(containers.networking_of(c, false))
                               : json::object{{"Networks", json::object{}}}},
       {"Mounts", json::array{}},
   };

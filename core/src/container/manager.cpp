@@ -1430,7 +1430,7 @@ Result<void> ContainerManager::restore() {
       std::lock_guard lock(mutex_);
       for (auto& [id, e] : entries_) {
         std::lock_guard state(e->state_mutex);
-        if (e->c.state.running()) running.push_back(networking_of(e->c));
+        if (e->c.state.running()) running.push_back(networking_of(e->c, false));
       }
     }
     if (auto r = network_->restore(running); !r) logger("container")->warn("restore networking: {}", r.error().message);
@@ -1455,7 +1455,7 @@ json::object& endpoints_config_of(Container& c) {
 
 }  // namespace
 
-network::ContainerNetworking ContainerManager::networking_of(const Container& c) const {
+network::ContainerNetworking ContainerManager::networking_of(const Container& c, bool with_image_ports) const {
   network::ContainerNetworking n;
   n.id = c.id;
   n.name = c.name.starts_with("/") ? c.name.substr(1) : c.name;
@@ -1467,6 +1467,7 @@ network::ContainerNetworking ContainerManager::networking_of(const Container& c)
   n.endpoints_config = object_at(object_at(c.config, "NetworkingConfig"), "EndpointsConfig");
   for (const auto& [port, v] : object_at(cfg, "ExposedPorts")) n.exposed_ports.emplace_back(port);
   // The image's exposed ports count too (-P publishes them).
+  if (!with_image_ports) return n;
   if (auto info = images_.get(c.image_id)) {
     json::error_code ec;
     auto ic = json::parse(info.value().config, ec);
@@ -1497,7 +1498,7 @@ Result<void> ContainerManager::connect(const std::string& name, const std::strin
   if (eps.contains(n.name) || mode == n.name) {
     if (c.state.running() || eps.contains(n.name)) {
       return make_error(Errc::permission_denied,
-                        "endpoint with name " + networking_of(c).name + " already exists in network " + n.name);
+                        "endpoint with name " + networking_of(c, false).name + " already exists in network " + n.name);
     }
   }
   if (c.state.running()) {

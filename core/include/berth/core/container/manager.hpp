@@ -188,8 +188,10 @@ class ContainerManager {
   // before restore().
   void set_network(network::NetworkManager* network) { network_ = network; }
   network::NetworkManager* network() const { return network_; }
-  // What the network manager needs to know of `c`.
-  network::ContainerNetworking networking_of(const Container& c) const;
+  // What the network manager needs to know of `c`. The image's exposed
+  // ports (which -P publishes and inspect lists) cost a read and parse of its
+  // config: lists and restore, which need neither, leave them out.
+  network::ContainerNetworking networking_of(const Container& c, bool with_image_ports = true) const;
   // Connects a container to a network (docker network connect): a running
   // one at once; a stopped one at its next start. Disconnect likewise.
   Result<void> connect(const std::string& name, const std::string& network,
