@@ -45,11 +45,12 @@ bool Context::in_is_terminal() const { return &in == &std::cin && ::isatty(STDIN
 
 void print_rows(Context& ctx, const std::string& format, const std::string& default_table,
                 const std::vector<boost::json::value>& rows,
-                const std::map<std::string, std::string>& header_overrides) {
+                const std::map<std::string, std::string>& header_overrides,
+                const format::Methods& methods) {
   try {
     auto t = format::Template::parse(format.empty() ? default_table : format);
     if (t.is_default_table()) t = format::Template::parse(default_table);
-    ctx.out << t.render_all(rows, header_overrides);
+    ctx.out << t.render_all(rows, header_overrides, methods);
   } catch (const format::TemplateError& e) {
     throw CliError(std::string("template parsing error: ") + e.what(), 125);
   }

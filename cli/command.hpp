@@ -3,6 +3,7 @@
 #pragma once
 
 #include "client.hpp"
+#include "format/template.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/json/value.hpp>
@@ -50,10 +51,11 @@ class Context {
 // Renders `rows` with a --format value: empty -> `default_table`,
 // "table"/"table TEMPLATE", "json", or a Go template per row.
 // header_overrides: column titles by field (see format::Template::render_all),
-// e.g. {"ID", "IMAGE ID"}.
+// e.g. {"ID", "IMAGE ID"}. methods: the rows' methods ({{.Label "k"}}).
 void print_rows(Context& ctx, const std::string& format, const std::string& default_table,
                 const std::vector<boost::json::value>& rows,
-                const std::map<std::string, std::string>& header_overrides = {});
+                const std::map<std::string, std::string>& header_overrides = {},
+                const format::Methods& methods = {});
 
 // Renders one value with a --format template (no table mode).
 void print_formatted(Context& ctx, const std::string& format, const boost::json::value& value);
@@ -215,5 +217,14 @@ void configure_network_rm(CLI::App& cmd, Context& ctx);          // network.cpp
 void configure_network_connect(CLI::App& cmd, Context& ctx);     // network.cpp
 void configure_network_disconnect(CLI::App& cmd, Context& ctx);  // network.cpp
 void configure_network_prune(CLI::App& cmd, Context& ctx);       // network.cpp
+
+// The volume commands under `volume` (volume.cpp).
+void add_volume_commands(CLI::App& app, Context& ctx);
+
+void configure_volume_create(CLI::App& cmd, Context& ctx);   // volume_create.cpp
+void configure_volume_ls(CLI::App& cmd, Context& ctx);       // volume_ls.cpp
+void configure_volume_inspect(CLI::App& cmd, Context& ctx);  // volume.cpp
+void configure_volume_rm(CLI::App& cmd, Context& ctx);       // volume.cpp
+void configure_volume_prune(CLI::App& cmd, Context& ctx);    // volume.cpp
 
 }  // namespace berth::cli

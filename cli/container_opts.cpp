@@ -14,6 +14,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -500,41 +501,109 @@ std::vector<std::string> read_kv_file(const std::string& path, bool env) {
   return out;
 }
 
-json::object parse_mount(std::string_view text) {
-  // encoding/csv: fields separated by commas, a field may be quoted.
+namespace {
+
+// filepath.Abs: `path` joined to the working directory and cleaned (no
+// trailing slash); as given when there is no working directory.
+std::string go_abs(const std::string& path) {
+  std::error_code ec;
+  auto cwd = std::filesystem::current_path(ec);
+  if (ec) return path;
+  std::string abs = (cwd / path).lexically_normal().string();
+  while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+  return abs;
+}
+
+// The first record of `text` as encoding/csv reads it (MountOpt.Set):
+// fields split at commas; a field that starts with '"' is quoted, `""`
+// standing for a quote inside it. Throws Invalid with csv's ParseError
+// text ("parse error on line 1, column 5: bare \" in non-quoted-field"),
+// or "EOF" for an empty value. Columns count bytes from 1; a record that
+// spans lines is not told apart.
+std::vector<std::string> csv_record(std::string_view text) {
+  auto parse_error = [](std::size_t column, const char* why) {
+    return Invalid("parse error on line 1, column " + std::to_string(column) + ": " + why);
+  };
+  constexpr const char* kBareQuote = "bare \" in non-quoted-field";
+  constexpr const char* kQuote = "extraneous or missing \" in quoted-field";
+  while (text.starts_with('\n')) text.remove_prefix(1);  // csv skips empty lines
+  if (text.empty()) throw Invalid("EOF");
   std::vector<std::string> fields;
-  std::string field;
-  bool quoted = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+  std::size_t i = 0;
+  while (true) {
+    if (i >= text.size() || text[i] != '"') {
+      std::size_t end = text.find_first_of(",\n", i);
+      std::string_view field = text.substr(i, end == std::string_view::npos ? end : end - i);
+      if (auto quote = field.find('"'); quote != std::string_view::npos) {
+        throw parse_error(i + quote + 1, kBareQuote);
+      }
+      fields.emplace_back(field);
+      if (end == std::string_view::npos || text[end] == '\n') return fields;
+      i = end + 1;
+      continue;
+    }
+    std::string field;
+    ++i;
+    while (true) {
+      std::size_t quote = text.find('"', i);
+      if (quote == std::string_view::npos) throw parse_error(text.size() + 1, kQuote);
+      field += text.substr(i, quote - i);
+      i = quote + 1;
+      if (i < text.size() && text[i] == '"') {
         field += '"';
         ++i;
-      } else if (c == '"') {
-        quoted = false;
+      } else if (i >= text.size() || text[i] == '\n') {
+        fields.push_back(std::move(field));
+        return fields;
+      } else if (text[i] == ',') {
+        ++i;
+        break;
       } else {
-        field += c;
+        throw parse_error(i, kQuote);
       }
-    } else if (c == '"' && field.empty()) {
-      quoted = true;
-    } else if (c == ',') {
-      fields.push_back(std::move(field));
-      field.clear();
-    } else {
-      field += c;
     }
+    fields.push_back(std::move(field));
   }
-  fields.push_back(std::move(field));
+}
 
-  json::object mount{{"Type", "volume"}};
-  json::object volume_options, bind_options, tmpfs_options, labels, driver, driver_options;
-  bool has_volume = false, has_bind = false, has_tmpfs = false;
+}  // namespace
+
+json::object parse_mount(std::string_view text) {
+  std::vector<std::string> fields = csv_record(text);
+  // mount.Mount and its option structs: what is set, in their members'
+  // order; every member is omitempty, but an options struct once made is
+  // sent even when all of it is empty (and VolumeOptions always brings a
+  // DriverConfig).
+  struct VolumeOptions {
+    bool no_copy = false;
+    json::object labels;
+    std::string driver;
+    json::object driver_options;
+  };
+  struct BindOptions {
+    std::string propagation;
+    bool non_recursive = false;
+  };
+  struct TmpfsOptions {
+    std::int64_t size = 0, mode = 0;
+  };
+  std::string type = "volume", source, target, consistency;
+  bool read_only = false;
+  std::optional<VolumeOptions> volume;
+  std::optional<BindOptions> bind;
+  std::optional<TmpfsOptions> tmpfs;
+  auto volume_options = [&]() -> VolumeOptions& { return volume ? *volume : volume.emplace(); };
+  auto bind_options = [&]() -> BindOptions& { return bind ? *bind : bind.emplace(); };
+  auto tmpfs_options = [&]() -> TmpfsOptions& { return tmpfs ? *tmpfs : tmpfs.emplace(); };
   auto boolean = [](const std::string& key, const std::string& val) {
     bool ok = false;
     bool v = parse_bool(val, ok);
     if (!ok) throw Invalid("invalid value for " + key + ": " + val);
     return v;
+  };
+  auto set_value_on_map = [](json::object& target_map, const std::string& value) {
+    Cut kv = cut(value, '=');
+    if (!kv.before.empty()) target_map[kv.before] = kv.after;
   };
   for (const auto& f : fields) {
     Cut kv = cut(f, '=');
@@ -542,91 +611,132 @@ json::object parse_mount(std::string_view text) {
     const std::string& val = kv.after;
     if (!kv.found) {
       if (key == "readonly" || key == "ro") {
-        mount["ReadOnly"] = true;
+        read_only = true;
       } else if (key == "volume-nocopy") {
-        volume_options["NoCopy"] = true;
-        has_volume = true;
+        volume_options().no_copy = true;
       } else if (key == "bind-nonrecursive") {
-        bind_options["NonRecursive"] = true;
-        has_bind = true;
+        bind_options().non_recursive = true;
       } else {
         throw Invalid("invalid field '" + f + "' must be a key=value pair");
       }
       continue;
     }
     if (key == "type") {
-      mount["Type"] = lower(val);
+      type = lower(val);
     } else if (key == "source" || key == "src") {
-      std::string source = val;
-      if (source == "." || source.starts_with("./")) {
-        std::error_code ec;
-        auto abs = std::filesystem::absolute(source, ec).lexically_normal().string();
-        if (!ec) source = abs.size() > 1 && abs.back() == '/' ? abs.substr(0, abs.size() - 1) : abs;
-      }
-      mount["Source"] = source;
+      source = val == "." || val.starts_with("./") ? go_abs(val) : val;
     } else if (key == "target" || key == "dst" || key == "destination") {
-      mount["Target"] = val;
+      target = val;
     } else if (key == "readonly" || key == "ro") {
-      mount["ReadOnly"] = boolean(key, val);
+      read_only = boolean(key, val);
     } else if (key == "consistency") {
-      mount["Consistency"] = lower(val);
+      consistency = lower(val);
     } else if (key == "bind-propagation") {
-      bind_options["Propagation"] = lower(val);
-      has_bind = true;
+      bind_options().propagation = lower(val);
     } else if (key == "bind-nonrecursive") {
-      bind_options["NonRecursive"] = boolean(key, val);
-      has_bind = true;
+      bind_options().non_recursive = boolean(key, val);
     } else if (key == "volume-nocopy") {
-      bool ok = false;
-      bool v = parse_bool(val, ok);
-      if (!ok) throw Invalid("invalid value for volume-nocopy: " + val);
-      volume_options["NoCopy"] = v;
-      has_volume = true;
+      volume_options().no_copy = boolean(key, val);
     } else if (key == "volume-label") {
-      Cut l = cut(val, '=');
-      if (!l.before.empty()) labels[l.before] = l.after;
-      has_volume = true;
+      set_value_on_map(volume_options().labels, val);
     } else if (key == "volume-driver") {
-      driver["Name"] = val;
-      has_volume = true;
+      volume_options().driver = val;
     } else if (key == "volume-opt") {
-      Cut l = cut(val, '=');
-      if (!l.before.empty()) driver_options[l.before] = l.after;
-      has_volume = true;
+      set_value_on_map(volume_options().driver_options, val);
     } else if (key == "tmpfs-size") {
       try {
-        tmpfs_options["SizeBytes"] = ram_in_bytes(val);
+        tmpfs_options().size = ram_in_bytes(val);
       } catch (const Invalid&) {
         throw Invalid("invalid value for " + key + ": " + val);
       }
-      has_tmpfs = true;
     } else if (key == "tmpfs-mode") {
+      // strconv.ParseUint(val, 8, 32): octal digits only, no prefix.
       try {
         if (val.empty() || val.find_first_not_of("01234567") != std::string::npos) throw Invalid("");
-        tmpfs_options["Mode"] = parse_int("0" + val, 32, true);
+        tmpfs_options().mode = parse_int("0" + val, 32, true);
       } catch (const Invalid&) {
         throw Invalid("invalid value for " + key + ": " + val);
       }
-      has_tmpfs = true;
     } else {
       throw Invalid("unexpected key '" + key + "' in '" + f + "'");
     }
   }
-  std::string type(mount["Type"].as_string());
   if (type.empty()) throw Invalid("type is required");
-  if (!mount.contains("Target") || mount["Target"].as_string().empty()) throw Invalid("target is required");
-  if (has_volume && type != "volume") throw Invalid("cannot mix 'volume-*' options with mount type '" + type + "'");
-  if (has_bind && type != "bind") throw Invalid("cannot mix 'bind-*' options with mount type '" + type + "'");
-  if (has_tmpfs && type != "tmpfs") throw Invalid("cannot mix 'tmpfs-*' options with mount type '" + type + "'");
-  if (has_volume) {
-    volume_options["Labels"] = labels;
-    if (!driver_options.empty()) driver["Options"] = driver_options;
-    volume_options["DriverConfig"] = driver;
-    mount["VolumeOptions"] = volume_options;
+  if (target.empty()) throw Invalid("target is required");
+  if (volume && type != "volume") throw Invalid("cannot mix 'volume-*' options with mount type '" + type + "'");
+  if (bind && type != "bind") throw Invalid("cannot mix 'bind-*' options with mount type '" + type + "'");
+  if (tmpfs && type != "tmpfs") throw Invalid("cannot mix 'tmpfs-*' options with mount type '" + type + "'");
+
+  json::object mount{{"Type", type}};
+  if (!source.empty()) mount["Source"] = source;
+  mount["Target"] = target;
+  if (read_only) mount["ReadOnly"] = true;
+  if (!consistency.empty()) mount["Consistency"] = consistency;
+  if (bind) {
+    json::object b;
+    if (!bind->propagation.empty()) b["Propagation"] = bind->propagation;
+    if (bind->non_recursive) b["NonRecursive"] = true;
+    mount["BindOptions"] = std::move(b);
   }
-  if (has_bind) mount["BindOptions"] = bind_options;
-  if (has_tmpfs) mount["TmpfsOptions"] = tmpfs_options;
+  if (volume) {
+    json::object v;
+    if (volume->no_copy) v["NoCopy"] = true;
+    if (!volume->labels.empty()) v["Labels"] = volume->labels;
+    json::object driver;
+    if (!volume->driver.empty()) driver["Name"] = volume->driver;
+    if (!volume->driver_options.empty()) driver["Options"] = volume->driver_options;
+    v["DriverConfig"] = std::move(driver);
+    mount["VolumeOptions"] = std::move(v);
+  }
+  if (tmpfs) {
+    json::object t;
+    if (tmpfs->size != 0) t["SizeBytes"] = tmpfs->size;
+    if (tmpfs->mode != 0) t["Mode"] = tmpfs->mode;
+    mount["TmpfsOptions"] = std::move(t);
+  }
   return mount;
+}
+
+std::optional<std::string> volume_bind(std::string_view spec) {
+  if (spec.empty()) throw Invalid("invalid empty volume spec");
+  if (spec.size() <= 2) return std::nullopt;
+  // loader.ParseVolume: sections between colons fill Source, Target, then
+  // the mode; a lone letter before a colon is a Windows drive, kept in
+  // its section. A single section is the target of an anonymous volume.
+  std::string source, target, buffer;
+  auto fail = [&](const std::string& why) {
+    return Invalid("invalid spec: " + std::string(spec) + ": " + why);
+  };
+  auto flush = [&](bool at_end) {
+    if (buffer.empty()) throw fail("empty section between colons");
+    if (source.empty() && at_end) {
+      target = buffer;
+    } else if (source.empty()) {
+      source = buffer;
+    } else if (target.empty()) {
+      target = buffer;
+    } else if (!at_end) {
+      throw fail("too many colons");
+    }
+    buffer.clear();
+  };
+  for (char c : spec) {
+    if (c == ':' && buffer.size() == 1 && std::isalpha(static_cast<unsigned char>(buffer[0])) != 0) {
+      buffer += c;
+    } else if (c == ':') {
+      flush(false);
+    } else {
+      buffer += c;
+    }
+  }
+  flush(true);
+  if (source.empty()) return std::nullopt;
+  // A relative host path of a bind goes absolute ("./data", ".").
+  Cut host = cut(spec, ':');
+  if (host.before == "." || host.before.starts_with("./")) {
+    return go_abs(host.before) + ":" + host.after;
+  }
+  return std::string(spec);
 }
 
 std::string validate_extra_host(std::string_view text) {
@@ -1150,14 +1260,22 @@ ContainerConfig parse_container_flags(const ContainerFlags& f) {
     invalid("invalid value: " + std::to_string(swappiness) + ". Valid memory swappiness range is 0-100");
   }
 
+  // Docker keeps the -v values in a map: a repeated one counts once. Those
+  // with a source (a host path or a volume name) are binds, the others
+  // anonymous volumes of the container's config.
   json::object volumes;
   json::array binds;
   std::set<std::string> seen_volumes;
   for (const auto& v : f.volumes) {
     if (!seen_volumes.insert(v).second) continue;
-    // A source before the first colon makes it a bind (or named volume).
-    if (auto colon = v.find(':'); colon != std::string::npos && colon > 0) {
-      binds.emplace_back(v);
+    std::optional<std::string> bind;
+    try {
+      bind = volume_bind(v);
+    } catch (const Invalid& e) {
+      invalid(e.what());
+    }
+    if (bind) {
+      binds.emplace_back(*bind);
     } else {
       volumes[v] = json::object{};
     }
@@ -1270,7 +1388,7 @@ ContainerConfig parse_container_flags(const ContainerFlags& f) {
   c["Cmd"] = f.args.empty() ? json::value(nullptr) : json::value(strings(f.args));
   if (!healthcheck.is_null()) c["Healthcheck"] = healthcheck;
   c["Image"] = f.image;
-  c["Volumes"] = volumes.empty() ? json::value(nullptr) : json::value(volumes);
+  c["Volumes"] = volumes;
   c["WorkingDir"] = f.workdir;
   if (!f.entrypoint.empty()) {
     c["Entrypoint"] = json::array{f.entrypoint};

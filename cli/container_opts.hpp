@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -116,8 +117,21 @@ std::string validate_env(std::string_view text);
 // The lines of an --env-file (env: unset names from our environment) or a
 // --label-file; comments and blank lines skipped.
 std::vector<std::string> read_kv_file(const std::string& path, bool env);
-// A --mount value as the API's Mount object.
+// opts.MountOpt: a --mount value ("type=bind,src=/a,dst=/b,ro", CSV) as
+// the API's Mount object, members omitted when empty as Go omits them
+// ({"Type":"volume","Target":"/v","VolumeOptions":{"DriverConfig":{}}}).
+// A "." or "./" source goes absolute. Errors as Docker's: "target is
+// required", "invalid field 'x' must be a key=value pair", "unexpected key
+// 'x' in 'x=1'", "invalid value for tmpfs-size: x", "cannot mix 'bind-*'
+// options with mount type 'volume'", csv's "parse error on line 1, ...".
 boost::json::object parse_mount(std::string_view text);
+// A -v/--volume value as Docker's CLI sorts it (compose's ParseVolume,
+// then parse()): the HostConfig.Binds entry for a spec with a source (a
+// host path or a volume name), its "." or "./" host path made absolute;
+// nullopt for an anonymous volume, which Config.Volumes takes as typed.
+// Errors: "invalid empty volume spec", "invalid spec: a::b: empty section
+// between colons", "invalid spec: a:b:c:d: too many colons".
+std::optional<std::string> volume_bind(std::string_view spec);
 // docker/cli ValidateLabel: "key[=value]" as is; a key that is empty or
 // holds white space is refused.
 std::string validate_label(std::string_view value);

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add_image_commands(app, ctx);
   add_container_commands(app, ctx);
   add_network_commands(app, ctx);
+  add_volume_commands(app, ctx);
   add_login_commands(app, ctx);
   add_system_commands(app, ctx);
 

@@ -2,6 +2,7 @@
 // summary table, or with -v one table per kind of object.
 #include "command.hpp"
 #include "reference.hpp"
+#include "volume.hpp"
 
 #include <boost/json.hpp>
 
@@ -161,21 +162,29 @@ std::vector<json::value> image_rows(const json::object& du, bool trunc) {
   return rows;
 }
 
+// The volumes as Docker lists them here: in the daemon's order.
+std::vector<json::value> volume_du_rows(const json::object& du) {
+  std::vector<json::value> rows;
+  for (const auto* v : objects(du, "Volumes")) rows.emplace_back(volume_row(*v));
+  return rows;
+}
+
 void print_verbose(Context& ctx, const json::object& du) {
   ctx.out << "Images space usage:\n\n";
   print_rows(ctx, "",
              "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t"
              "{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
              image_rows(du, true), {{"ID", "IMAGE ID"}, {"CreatedSince", "CREATED"}});
-  // berthd has no containers, volumes or build cache yet: their tables are
-  // only headed.
+  // The containers and build cache tables are only headed: the CLI has no
+  // rows for them yet.
   ctx.out << "\nContainers space usage:\n\n";
   print_rows(ctx, "",
              "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t"
              "{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
              {}, {{"ID", "CONTAINER ID"}, {"RunningFor", "CREATED"}});
   ctx.out << "\nLocal Volumes space usage:\n\n";
-  print_rows(ctx, "", "table {{.Name}}\t{{.Links}}\t{{.Size}}", {}, {{"Name", "VOLUME NAME"}});
+  print_rows(ctx, "", "table {{.Name}}\t{{.Links}}\t{{.Size}}", volume_du_rows(du),
+             volume_headers());
   auto summary = summary_rows(du);
   ctx.out << "\nBuild cache usage: " << std::string(summary.back().at("Size").get_string())
           << "\n\n";
@@ -208,7 +217,7 @@ void df(Context& ctx, const DfOpts& o) {
   print_formatted(ctx, o.format,
                   json::object{{"Images", list(image_rows(d, false))},
                                {"Containers", json::array{}},
-                               {"Volumes", json::array{}},
+                               {"Volumes", list(volume_du_rows(d))},
                                {"BuildCache", json::array{}}});
 }
 

@@ -2824,11 +2824,12 @@ class Executor {
  public:
   // header_overrides is non-null when rendering a table header.
   Executor(std::string_view text, std::string& out,
-           const std::map<std::string, std::string>* header_overrides)
-      : text_(text), out_(out), header_(header_overrides) {}
+           const std::map<std::string, std::string>* header_overrides, const Methods& methods)
+      : text_(text), out_(out), header_(header_overrides), methods_(methods) {}
 
   void execute(const ListNode& root, const Value& data) {
     vars_.emplace_back("$", data);
+    row_ = data.valid() ? &data.get() : nullptr;
     walk(data, root);
   }
 
@@ -3053,7 +3054,7 @@ class Executor {
 
   Value eval_field_node(const Value& dot, const FieldNode& field, Args args, const Value* final) {
     at(field);
-    return eval_field_chain(dot, field.idents, args, final);
+    return eval_field_chain(dot, dot, field.idents, args, final);
   }
 
   Value eval_chain_node(const Value& dot, const ChainNode& chain, Args args, const Value* final) {
@@ -3061,22 +3062,22 @@ class Executor {
     if (chain.node->type == NodeType::Nil)
       errorf("indirection through explicit nil in " + chain.str());
     const Value receiver = eval_arg(dot, Param::Any, *chain.node);
-    return eval_field_chain(receiver, chain.fields, args, final);
+    return eval_field_chain(dot, receiver, chain.fields, args, final);
   }
 
   Value eval_variable_node(const Value& dot, const VariableNode& v, Args args, const Value* final) {
     at(v);
-    (void)dot;
     const Value value = var(v.idents[0]);
     if (v.idents.size() == 1) {
       not_a_function(args, final);
       return value;
     }
-    return eval_field_chain(value, std::span<const std::string>(v.idents).subspan(1), args, final);
+    return eval_field_chain(dot, value, std::span<const std::string>(v.idents).subspan(1), args,
+                            final);
   }
 
-  Value eval_field_chain(Value receiver, std::span<const std::string> idents, Args args,
-                         const Value* final) {
+  Value eval_field_chain(const Value& dot, Value receiver, std::span<const std::string> idents,
+                         Args args, const Value* final) {
     const bool has_args = args.size() > 1 || final != nullptr;
     if (header_ != nullptr && receiver.is_header_root()) {
       if (has_args) errorf(idents.back() + " is not a method but has arguments");
@@ -3085,7 +3086,32 @@ class Executor {
     for (std::size_t i = 0; i + 1 < idents.size(); ++i) {
       receiver = eval_field(idents[i], false, receiver);
     }
+    if (receiver.valid() && &receiver.get() == row_) {
+      if (const auto m = methods_.find(idents.back()); m != methods_.end()) {
+        return eval_method(dot, receiver, idents.back(), m->second,
+                           args.empty() ? args : args.subspan(1), final);
+      }
+    }
     return eval_field(idents.back(), has_args, receiver);
+  }
+
+  // A method of the row, its arguments evaluated on `dot`.
+  Value eval_method(const Value& dot, const Value& row, const std::string& name,
+                    const Method& method, Args args, const Value* final) {
+    const std::size_t num_in = args.size() + (final != nullptr ? 1 : 0);
+    if (num_in != method.nargs) {
+      errorf("wrong number of args for " + name + ": want " + std::to_string(method.nargs) +
+             " got " + std::to_string(num_in));
+    }
+    std::vector<std::string> argv;
+    argv.reserve(num_in);
+    const Node* node = at_;
+    for (const auto& a : args) {
+      argv.emplace_back(sv_of(eval_arg(dot, Param::String, *a)));
+    }
+    if (final != nullptr) argv.emplace_back(sv_of(validate(*final, Param::String)));
+    at_ = node;
+    return Value::of(method.call(row.get(), argv));
   }
 
   Value eval_field(const std::string& name, bool has_args, const Value& receiver) {
@@ -3206,6 +3232,8 @@ class Executor {
   std::string_view text_;
   std::string& out_;
   const std::map<std::string, std::string>* header_;
+  const Methods& methods_;
+  const json::value* row_ = nullptr;
   const Node* at_ = nullptr;
   std::vector<std::pair<std::string, Value>> vars_;
 };
@@ -3370,25 +3398,27 @@ bool Template::is_json() const { return impl_->json; }
 bool Template::is_table() const { return impl_->table; }
 bool Template::is_default_table() const { return impl_->default_table; }
 
-std::string Template::render(const boost::json::value& row) const {
+std::string Template::render(const boost::json::value& row, const Methods& methods) const {
   std::string out;
-  Executor(impl_->text, out, nullptr).execute(*impl_->root, Value::borrow(row));
+  Executor(impl_->text, out, nullptr, methods).execute(*impl_->root, Value::borrow(row));
   return out;
 }
 
 std::string Template::render_all(const std::vector<boost::json::value>& rows,
-                                 const std::map<std::string, std::string>& header_overrides) const {
+                                 const std::map<std::string, std::string>& header_overrides,
+                                 const Methods& methods) const {
   std::string body;
   if (impl_->table) {
     try {
-      Executor(impl_->text, body, &header_overrides).execute(*impl_->root, Value::header_root());
+      Executor(impl_->text, body, &header_overrides, methods)
+          .execute(*impl_->root, Value::header_root());
     } catch (const TemplateError&) {
       // Docker ignores header errors too; the header is just cut short.
     }
     body += '\n';
   }
   for (const auto& row : rows) {
-    body += render(row);
+    body += render(row, methods);
     body += '\n';
   }
   if (!impl_->table) return body;

@@ -35,6 +35,8 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -53,6 +55,28 @@ class TemplateError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// A method of the rows. Docker's formatter contexts have, beside their
+// fields, methods that take arguments (`{{.Label "com.example.tier"}}` on
+// a container, image, network or volume); a row here is plain JSON, so
+// such a method is given to the renderer by name instead.
+//   nargs: how many arguments it takes, each a string (Go's "wrong number
+//          of args for Label: want 1 got 0", "expected string; found 1"
+//          otherwise);
+//   call:  the row the method is called on (the row rendered, `.` or `$`
+//          at the top of the template; not a value inside it) and the
+//          arguments; returns the method's result. It may throw
+//          TemplateError. Called during render only; it must not keep the
+//          references.
+// A method is found before a member of the same name, as Go finds a
+// method of a struct before its field.
+struct Method {
+  std::size_t nargs = 0;
+  std::function<boost::json::value(const boost::json::value& row,
+                                   const std::vector<std::string>& args)>
+      call;
+};
+using Methods = std::map<std::string, Method, std::less<>>;
 
 // A parsed --format value. Construct once with parse(), render many rows.
 // Copies are cheap and share the parsed template; a Template is immutable,
@@ -87,11 +111,13 @@ class Template {
   // even in table mode.
   // row: the row as a JSON value (usually an object, as the API returned it
   //      or as the command shaped it); `.` refers to it.
+  // methods: the methods of the row (see Method); `json` output leaves
+  //      them out, as Docker's does.
   // Returns the rendered text.
   // Throws TemplateError on execution errors (e.g. `{{.A.B}}` where A is a
   // string, a function given a value of the wrong type, `index` out of
   // range).
-  std::string render(const boost::json::value& row) const;
+  std::string render(const boost::json::value& row, const Methods& methods = {}) const;
 
   // Renders all rows, each followed by a newline. In table mode a header
   // row comes first and everything is aligned into columns the way
@@ -108,10 +134,13 @@ class Template {
   // and an error while rendering the header only cuts the header short.
   // rows: the rows, in output order.
   // header_overrides: column titles by field path, e.g. {"ID", "CONTAINER ID"}.
+  // methods: the methods of every row (see render()). In the header a
+  //      method call fails, as Docker's does, and cuts the header short.
   // Returns the complete output.
   // Throws TemplateError when any row fails to render (nothing is returned).
   std::string render_all(const std::vector<boost::json::value>& rows,
-                         const std::map<std::string, std::string>& header_overrides = {}) const;
+                         const std::map<std::string, std::string>& header_overrides = {},
+                         const Methods& methods = {}) const;
 
  private:
   struct Impl;

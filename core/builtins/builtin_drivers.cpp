@@ -11,6 +11,7 @@ const berth_plugin* berth_builtin_storage_vfs(void);
 const berth_plugin* berth_builtin_storage_overlay(void);
 const berth_plugin* berth_builtin_net_bridge(void);
 const berth_plugin* berth_builtin_net_host(void);
+const berth_plugin* berth_builtin_volume_local(void);
 }
 
 namespace berth::core {
@@ -23,6 +24,7 @@ std::span<const berth_plugin_entry_fn> builtin_drivers() {
     all.push_back(berth_builtin_storage_overlay);
     all.push_back(berth_builtin_net_bridge);
     all.push_back(berth_builtin_net_host);
+    all.push_back(berth_builtin_volume_local);
     return all;
   }();
   return kBuiltins;

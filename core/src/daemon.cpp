@@ -11,6 +11,7 @@
 #include "berth/core/api/container_resource_routes.hpp"
 #include "berth/core/api/event_routes.hpp"
 #include "berth/core/api/network_routes.hpp"
+#include "berth/core/api/volume_routes.hpp"
 #include "berth/core/network/manager.hpp"
 #include "berth/core/events.hpp"
 #include "berth/core/container/manager.hpp"
@@ -151,6 +152,7 @@ struct Daemon::State {
   std::unique_ptr<image::ImageStore> images;
   std::unique_ptr<registry::RegistryClient> registry;
   std::unique_ptr<network::NetworkManager> networks;
+  std::unique_ptr<volume::VolumeManager> volumes;
   std::unique_ptr<container::ContainerManager> containers;
   api::SystemContext system;
   api::Router router;
@@ -167,6 +169,7 @@ struct Daemon::State {
     containers.reset();
     if (networks) networks->shutdown(running);
     networks.reset();
+    volumes.reset();
     registry.reset();
     images.reset();
     content.reset();
@@ -277,6 +280,12 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
   BERTH_TRY(s->networks, network::NetworkManager::open(*s->store, *s->plugins,
                                                        network::NetworkManagerOptions{cfg.exec_root, cfg.network}));
   s->containers->set_network(s->networks.get());
+  BERTH_TRY(s->volumes, volume::VolumeManager::open(*s->store, *s->plugins));
+  s->volumes->on_event([bus = &s->events](const std::string& action, const std::string& name, const std::string& driver) {
+    bus->publish(events::Event{.type = "volume", .action = action, .actor_id = name, .attributes = {{"driver", driver}}});
+  });
+  s->containers->set_volumes(s->volumes.get());
+  s->system.volumes = s->volumes.get();
   s->containers->on_event([bus = &s->events](const std::string& action, const container::Container& c,
                                              const std::map<std::string, std::string>& extra) {
     bus->publish(events::container_event(action, c, extra));
@@ -298,6 +307,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
   api::add_container_resource_routes(s->router, *s->containers);
   api::add_event_routes(s->router, s->events);
   api::add_network_routes(s->router, *s->networks, *s->containers);
+  api::add_volume_routes(s->router, *s->volumes);
 
   s->server = std::make_unique<api::ApiServer>(s->router, cfg.hosts, cfg.tls, cfg.insecure_tcp);
   BERTH_TRY(s->server->start());

@@ -98,6 +98,22 @@ constexpr Migration kMigrations[] = {
      ");"
      "CREATE UNIQUE INDEX endpoints_address ON endpoints(network_id, address) WHERE address != '';"
      "CREATE INDEX endpoints_container ON endpoints(container_id);"},
+    {5,
+     // Volumes (config: Labels and Options as created) and the containers
+     // that use them, running or not: a volume with a reference is never
+     // removed.
+     "CREATE TABLE volumes ("
+     "  name TEXT PRIMARY KEY NOT NULL,"
+     "  driver TEXT NOT NULL,"
+     "  created TEXT NOT NULL,"
+     "  config TEXT NOT NULL"
+     ");"
+     "CREATE TABLE volume_refs ("
+     "  volume TEXT NOT NULL,"
+     "  container_id TEXT NOT NULL,"
+     "  PRIMARY KEY(volume, container_id)"
+     ");"
+     "CREATE INDEX volume_refs_container ON volume_refs(container_id);"},
 };
 
 

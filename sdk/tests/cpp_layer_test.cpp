@@ -257,16 +257,12 @@ using berth::sdk::testing::StorageConformance;
 using berth::sdk::testing::VolumeConformance;
 
 // The basic conformance tests run against the stubs, which proves the
-// suites' scaffolding and the adapters' tables together. The storage suite
-// checks behaviour a stub does not have (as the logging suite does): the
-// stub only meets it through StubSkipping below.
+// suites' scaffolding and the adapters' tables together. The storage and
+// volume suites check behaviour a stub does not have (as the logging suite
+// does): those stubs only meet it through StubSkipping below.
 INSTANTIATE_TEST_SUITE_P(Stub, NetworkConformance,
                          ::testing::Values(DriverSource::builtin("builtin",
                                                                  &book_network_descriptor)),
-                         berth::sdk::testing::driver_source_name);
-INSTANTIATE_TEST_SUITE_P(Stub, VolumeConformance,
-                         ::testing::Values(DriverSource::builtin("builtin",
-                                                                 &stub_volume_descriptor)),
                          berth::sdk::testing::driver_source_name);
 
 DriverSource unsupported_storage() {
@@ -275,6 +271,14 @@ DriverSource unsupported_storage() {
   return source;
 }
 INSTANTIATE_TEST_SUITE_P(StubSkipping, StorageConformance, ::testing::Values(unsupported_storage()),
+                         berth::sdk::testing::driver_source_name);
+
+DriverSource unsupported_volume() {
+  DriverSource source = DriverSource::builtin("unsupported", &stub_volume_descriptor);
+  source.config_json = R"({"init": "unsupported"})";
+  return source;
+}
+INSTANTIATE_TEST_SUITE_P(StubSkipping, VolumeConformance, ::testing::Values(unsupported_volume()),
                          berth::sdk::testing::driver_source_name);
 
 TEST(Descriptor, CarriesKindIdVersionCapabilitiesAndAbi) {

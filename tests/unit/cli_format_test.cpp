@@ -464,6 +464,56 @@ TEST(CliFormatErrors, ExecErrorsNameThePlaceAndTheProblem) {
       R"(template: :1:7: executing "" at <.S>: wrong type for value; expected []string; got string)");
 }
 
+// ---------------------------------------------------------------- methods
+
+Methods label_method() {
+  Method label{1, [](const json::value& row, const std::vector<std::string>& args) {
+                 const auto* labels = row.as_object().if_contains("L");
+                 const auto* v = labels != nullptr ? labels->as_object().if_contains(args[0]) : nullptr;
+                 return v != nullptr ? *v : json::value("");
+               }};
+  return {{"Label", label}};
+}
+
+TEST(CliFormatMethods, CalledOnTheRowWithTheirArguments) {
+  const json::value row = json::parse(R"({"Name":"web","L":{"tier":"db"}})");
+  auto render_m = [&](std::string_view f) { return Template::parse(f).render(row, label_method()); };
+  EXPECT_EQ(render_m(R"({{.Label "tier"}}|{{.Label "none"}})"), "db|");
+  EXPECT_EQ(render_m(R"({{$.Label "tier"}} {{with .}}{{.Label "tier"}}{{end}})"), "db db");
+  EXPECT_EQ(render_m(R"({{"tier" | .Label}} {{.Label (printf "ti%s" "er") | upper}})"), "db DB");
+  EXPECT_EQ(render_m(R"({{if eq (.Label "tier") "db"}}yes{{end}})"), "yes");
+  // `json` shows the row's members only, as Docker's MarshalJSON.
+  EXPECT_EQ(Template::parse("json").render(row, label_method()),
+            R"({"Name":"web","L":{"tier":"db"}})");
+}
+
+TEST(CliFormatMethods, ErrorsAsGos) {
+  const json::value row = json::parse(R"({"L":{},"Items":[{"A":1}]})");
+  auto error = [&](std::string_view f) {
+    try {
+      Template::parse(f).render(row, label_method());
+    } catch (const TemplateError& e) {
+      return std::string(e.what());
+    }
+    return std::string("<no error>");
+  };
+  EXPECT_EQ(error("{{.Label}}"),
+            R"(template: :1:2: executing "" at <.Label>: wrong number of args for Label: want 1 got 0)");
+  EXPECT_EQ(error(R"({{.Label "a" "b"}})"),
+            R"(template: :1:2: executing "" at <.Label>: wrong number of args for Label: want 1 got 2)");
+  EXPECT_EQ(error("{{.Label 1}}"),
+            R"(template: :1:9: executing "" at <1>: expected string; found 1)");
+  // Only the row has the method, not the values inside it.
+  EXPECT_EQ(error(R"({{range .Items}}{{.Label "a"}}{{end}})"),
+            R"(template: :1:18: executing "" at <.Label>: Label is not a method but has arguments)");
+}
+
+TEST(CliFormatMethods, HeaderIsCutShortAtAMethodAsDockers) {
+  const auto t = Template::parse(R"(table {{.Name}}\t{{.Label "tier"}})");
+  EXPECT_EQ(t.render_all(rows({R"({"Name":"web","L":{"tier":"db"}})"}), {}, label_method()),
+            "NAME      \nweb       db\n");
+}
+
 TEST(CliFormatErrors, RenderAllFailsWholeOnARowError) {
   const auto t = Template::parse("table {{.A.B}}");
   EXPECT_THROW(t.render_all(rows({R"({"A":{"B":1}})", R"({"A":"s"})"})), TemplateError);

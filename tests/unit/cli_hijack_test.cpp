@@ -3,6 +3,7 @@
 // input half-closed at its end, stdcopy demultiplexing, raw TTY output,
 // detach keys, an error answer; plus the stdcopy and detach-key parsers on
 // their own (cli/hijack.hpp, Client::hijack and Client::open).
+#include "cli_fake_daemon.hpp"
 #include "client.hpp"
 #include "hijack.hpp"
 
@@ -24,6 +25,9 @@
 namespace berth::cli {
 namespace {
 
+using test_support::FakeDaemon;
+using test_support::write_all;
+
 // A stdcopy frame.
 std::string frame(int stream, std::string_view payload) {
   std::string out(8, '\0');
@@ -33,93 +37,6 @@ std::string frame(int stream, std::string_view payload) {
   return out + std::string(payload);
 }
 
-// Reads until the end of the HTTP request (header and Content-Length body).
-std::string read_request(int fd) {
-  std::string data;
-  char buf[4096];
-  while (true) {
-    auto end = data.find("\r\n\r\n");
-    if (end != std::string::npos) {
-      std::size_t length = 0;
-      auto cl = data.find("Content-Length: ");
-      if (cl != std::string::npos && cl < end) length = std::stoul(data.substr(cl + 16));
-      if (data.size() >= end + 4 + length) return data;
-    }
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) return data;
-    data.append(buf, static_cast<std::size_t>(n));
-  }
-}
-
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
-// A one-connection-at-a-time fake daemon. `handler` gets the accepted
-// socket and the request text; /_ping is answered for version negotiation.
-class FakeDaemon {
- public:
-  using Handler = std::function<void(int fd, const std::string& request)>;
-
-  explicit FakeDaemon(Handler handler) : handler_(std::move(handler)) {
-    std::string tmpl = "/tmp/berth-test-hijack-XXXXXX";
-    dir_ = ::mkdtemp(tmpl.data());
-    path_ = dir_ + "/d.sock";
-    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 8) != 0) {
-      throw std::runtime_error("fake daemon: bind/listen failed");
-    }
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~FakeDaemon() {
-    stop_ = true;
-    ::shutdown(listen_fd_, SHUT_RDWR);
-    thread_.join();
-    ::close(listen_fd_);
-    std::filesystem::remove_all(dir_);
-  }
-  std::string host() const { return "unix://" + path_; }
-  std::string last_request() {
-    std::lock_guard lock(mutex_);
-    return last_request_;
-  }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{listen_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      std::string request = read_request(fd);
-      if (request.starts_with("GET /_ping")) {
-        write_all(fd, "HTTP/1.1 200 OK\r\nApi-Version: 1.43\r\nContent-Length: 2\r\n\r\nOK");
-      } else {
-        {
-          std::lock_guard lock(mutex_);
-          last_request_ = request;
-        }
-        handler_(fd, request);
-      }
-      ::close(fd);
-    }
-  }
-
-  Handler handler_;
-  std::string dir_, path_;
-  int listen_fd_ = -1;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::mutex mutex_;
-  std::string last_request_;
-};
 
 constexpr const char* kUpgraded =
     "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n"

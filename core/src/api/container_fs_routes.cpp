@@ -1,6 +1,7 @@
 #include "berth/core/api/container_fs_routes.hpp"
 
 #include <boost/json.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -55,70 +56,92 @@ Error file_not_found(const std::string& path, const std::string& container) {
                     "Could not find the file " + path + " in container " + container);
 }
 
+// Runs `fn` where the target's volumes and binds are mounted (cp sees them
+// as the container does), answering the error when that cannot be arranged.
+void with_volumes(ContainerManager& containers, const ArchiveTarget& target, ResponseWriter& w,
+                  const std::function<void()>& fn) {
+  if (auto r = containers.with_volumes(*target.rootfs, fn); !r) w.send_error(r.error());
+}
+
 // HEAD and GET /containers/{name}/archive: the stat header, and for GET the
 // tar of the path named after its base name.
 void get_archive(ContainerManager& containers, const Request& req, ResponseWriter& w) {
   auto target = archive_target(containers, req, w);
   if (!target) return;
-  const std::string &root = target->root(), &path = target->path, &name = target->container;
-  auto resolved = container::resolve_container_path(root, path);
-  if (!resolved) return w.send_error(resolved.error());
-  auto stat = container::stat_container_path(root, resolved.value());
-  if (!stat) {
-    if (stat.error().code == Errc::not_found) return w.send_error(file_not_found(path, name));
-    return w.send_error(stat.error());
+  with_volumes(containers, *target, w, [&] {
+    const std::string &root = target->root(), &path = target->path, &name = target->container;
+    auto resolved = container::resolve_container_path(root, path);
+    if (!resolved) return w.send_error(resolved.error());
+    auto stat = container::stat_container_path(root, resolved.value());
+    if (!stat) {
+      if (stat.error().code == Errc::not_found) return w.send_error(file_not_found(path, name));
+      return w.send_error(stat.error());
+    }
+    w.set_header(kPathStatHeader, container::path_stat_header(stat.value()));
+    if (req.method == "HEAD") return w.send(200, "text/plain; charset=utf-8", "");
+    containers.log_event("archive-path", target->rootfs->container().id);
+    std::ostream& out = w.stream(200, "application/x-tar");
+    if (auto r = container::write_tree_tar(resolved.value().host, resolved.value().name, stream_writer(out, w));
+        !r) {
+      logger("api")->warn("archive {}:{}: {}", name, path, r.error().message);
+    }
+  });
+}
+
+// Whether the container path `dest` lies in a read-only bind or volume.
+bool in_read_only_mount(const container::Container& c, const std::string& dest) {
+  const container::MountPoint* best = nullptr;
+  for (const auto& m : container::mount_points(c)) {
+    if (m.type == "tmpfs") continue;
+    const bool inside = dest == m.destination || m.destination == "/" ||
+                        dest.starts_with(m.destination + "/");
+    if (inside && (best == nullptr || m.destination.size() > best->destination.size())) best = &m;
   }
-  w.set_header(kPathStatHeader, container::path_stat_header(stat.value()));
-  if (req.method == "HEAD") return w.send(200, "text/plain; charset=utf-8", "");
-  containers.log_event("archive-path", target->rootfs->container().id);
-  std::ostream& out = w.stream(200, "application/x-tar");
-  if (auto r = container::write_tree_tar(resolved.value().host, resolved.value().name,
-                                         stream_writer(out, w));
-      !r) {
-    logger("api")->warn("archive {}:{}: {}", name, path, r.error().message);
-  }
+  return best != nullptr && !best->rw;
 }
 
 // PUT /containers/{name}/archive: extracts the body into the directory `path`.
 void put_archive(ContainerManager& containers, Request& req, ResponseWriter& w) {
   auto target = archive_target(containers, req, w);
   if (!target) return;
-  const std::string &root = target->root(), &path = target->path, &name = target->container;
-  const container::Container& c = target->rootfs->container();
-  // Unlike GET, a symlink as the last component is followed: one can
-  // extract into a link to a directory.
-  auto host = container::resolve_in_root(root, path);
-  if (!host) return w.send_error(host.error());
-  std::error_code ec;
-  auto status = std::filesystem::symlink_status(host.value(), ec);
-  if (ec || !std::filesystem::exists(status)) return w.send_error(file_not_found(path, name));
-  if (!std::filesystem::is_directory(status))
-    return w.send_error(400, "extraction point is not a directory");
-  if (const auto* ro = c.host_config().if_contains("ReadonlyRootfs");
-      ro != nullptr && ro->is_bool() && ro->get_bool()) {
-    return w.send_error(403, "container rootfs is marked read-only");
-  }
-  container::ExtractOptions options;
-  options.no_overwrite_dir_non_dir = req.query_bool("noOverwriteDirNonDir");
-  if (req.query_bool("copyUIDGID")) {
-    std::string user;
-    if (const auto* u = c.container_config().if_contains("User"); u != nullptr && u->is_string())
-      user = u->get_string();
-    auto who = container::resolve_exec_user(root, user);
-    if (!who) return w.send_error(who.error());
-    options.owner = std::make_pair(who.value().uid, who.value().gid);
-  }
-  std::istream* body = req.body_stream;
-  auto read = [body](void* buf, std::size_t cap) -> std::int64_t {
-    if (body == nullptr) return 0;
-    body->read(static_cast<char*>(buf), static_cast<std::streamsize>(cap));
-    return body->bad() ? -1 : body->gcount();
-  };
-  std::string dest = host.value().substr(root.size());
-  if (auto r = container::extract_into(root, dest.empty() ? "/" : dest, read, options); !r)
-    return w.send_error(r.error());
-  containers.log_event("extract-to-dir", c.id);
-  w.send(200, "text/plain; charset=utf-8", "");
+  with_volumes(containers, *target, w, [&] {
+    const std::string &root = target->root(), &path = target->path, &name = target->container;
+    const container::Container& c = target->rootfs->container();
+    // Unlike GET, a symlink as the last component is followed: one can
+    // extract into a link to a directory.
+    auto host = container::resolve_in_root(root, path);
+    if (!host) return w.send_error(host.error());
+    std::error_code ec;
+    auto status = std::filesystem::symlink_status(host.value(), ec);
+    if (ec || !std::filesystem::exists(status)) return w.send_error(file_not_found(path, name));
+    if (!std::filesystem::is_directory(status)) return w.send_error(400, "extraction point is not a directory");
+    std::string dest = host.value().substr(root.size());
+    if (dest.empty()) dest = "/";
+    if (in_read_only_mount(c, dest)) return w.send_error(403, "mounted volume is marked read-only");
+    if (const auto* ro = c.host_config().if_contains("ReadonlyRootfs");
+        ro != nullptr && ro->is_bool() && ro->get_bool()) {
+      return w.send_error(403, "container rootfs is marked read-only");
+    }
+    container::ExtractOptions options;
+    options.no_overwrite_dir_non_dir = req.query_bool("noOverwriteDirNonDir");
+    if (req.query_bool("copyUIDGID")) {
+      std::string user;
+      if (const auto* u = c.container_config().if_contains("User"); u != nullptr && u->is_string())
+        user = u->get_string();
+      auto who = container::resolve_exec_user(root, user);
+      if (!who) return w.send_error(who.error());
+      options.owner = std::make_pair(who.value().uid, who.value().gid);
+    }
+    std::istream* body = req.body_stream;
+    auto read = [body](void* buf, std::size_t cap) -> std::int64_t {
+      if (body == nullptr) return 0;
+      body->read(static_cast<char*>(buf), static_cast<std::streamsize>(cap));
+      return body->bad() ? -1 : body->gcount();
+    };
+    if (auto r = container::extract_into(root, dest, read, options); !r) return w.send_error(r.error());
+    containers.log_event("extract-to-dir", c.id);
+    w.send(200, "text/plain; charset=utf-8", "");
+  });
 }
 
 // POST /commit.

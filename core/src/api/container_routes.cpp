@@ -79,6 +79,13 @@ std::string shell_join(const Container& c) {
 }
 
 // NetworkSettings as Docker shows it (empty without networking).
+// Docker's "Mounts" of inspect and lists.
+json::array mounts_json(const Container& c) {
+  json::array out;
+  for (const auto& m : container::mount_points(c)) out.emplace_back(m.inspect());
+  return out;
+}
+
 json::object network_settings(const ContainerManager& containers, const Container& c) {
   if (const auto* net = containers.network()) return net->settings(containers.networking_of(c));
   return json::object{{"Ports", json::object{}}, {"Networks", json::object{}}};
@@ -110,7 +117,7 @@ json::object inspect_json(const ContainerManager& containers, const Container& c
       {"HostConfig", c.host_config()},
       {"GraphDriver", json::object{{"Data", json::object{}},
                                    {"Name", c.config.contains("Driver") ? c.config.at("Driver") : json::value("")}}},
-      {"Mounts", json::array{}},
+      {"Mounts", mounts_json(c)},
       {"Config", c.container_config()},
       {"NetworkSettings", network_settings(containers, c)},
   };
@@ -139,7 +146,7 @@ json::object summary_json(const ContainerManager& containers, const Container& c
       {"NetworkSettings", containers.network() != nullptr
                               ? containers.network()->networks_summary(containers.networking_of(c, false))
                               : json::object{{"Networks", json::object{}}}},
-      {"Mounts", json::array{}},
+      {"Mounts", mounts_json(c)},
   };
 }
 
@@ -182,6 +189,15 @@ bool matches(const Container& c, const std::map<std::string, std::vector<std::st
     return false;
   }
   if (auto it = f.find("label"); it != f.end() && !labels_match(it->second, &obj(c.container_config(), "Labels"))) {
+    return false;
+  }
+  // A volume name or a mount destination (Docker's "volume" filter).
+  if (!any("volume", [&](const std::string& v) {
+        for (const auto& m : container::mount_points(c)) {
+          if (m.name == v || m.destination == v) return true;
+        }
+        return false;
+      })) {
     return false;
   }
   return true;

@@ -146,7 +146,8 @@ void auth(registry::RegistryClient& registry, Request& req, ResponseWriter& w) {
 // is left out stays null. Images carry SharedSize (the bytes of layers
 // another image uses too) and Containers (0 until berth runs containers);
 // LayersSize counts every layer once.
-void disk_usage(image::ImageStore* images, Request& req, ResponseWriter& w) {
+void disk_usage(const SystemContext& ctx, Request& req, ResponseWriter& w) {
+  image::ImageStore* images = ctx.images;
   bool want_images = true, want_containers = true, want_volumes = true, want_build_cache = true;
   auto types = req.query.equal_range("type");
   if (types.first != types.second && req.version >= ApiVersion{1, 42}) {
@@ -194,10 +195,21 @@ void disk_usage(image::ImageStore* images, Request& req, ResponseWriter& w) {
   auto empty_or_null = [](bool wanted) {
     return wanted ? json::value(json::array{}) : json::value(nullptr);
   };
+  json::value volume_list = empty_or_null(want_volumes);
+  if (want_volumes && ctx.volumes != nullptr) {
+    json::array out;
+    for (const auto& v : ctx.volumes->list()) {
+      json::object o = v.to_json();
+      o["UsageData"] = json::object{{"Size", ctx.volumes->usage(v)},
+                                    {"RefCount", static_cast<std::int64_t>(ctx.volumes->references(v.name).size())}};
+      out.emplace_back(std::move(o));
+    }
+    volume_list = std::move(out);
+  }
   w.send_json(200, json::object{{"LayersSize", layers_size},
                                 {"Images", std::move(image_list)},
                                 {"Containers", empty_or_null(want_containers)},
-                                {"Volumes", empty_or_null(want_volumes)},
+                                {"Volumes", std::move(volume_list)},
                                 {"BuildCache", empty_or_null(want_build_cache)}});
 }
 
@@ -372,7 +384,7 @@ void add_system_routes(Router& router, const SystemContext& ctx) {
   });
 
   router.add("GET", "/system/df",
-             [&ctx](Request& req, ResponseWriter& w) { disk_usage(ctx.images, req, w); });
+             [&ctx](Request& req, ResponseWriter& w) { disk_usage(ctx, req, w); });
 
   router.add("GET", "/berth/drivers", [&ctx](Request&, ResponseWriter& w) {
     json::array out;

@@ -474,7 +474,7 @@ Result<std::vector<std::string>> adapt_create_request(json::object& config, json
   BERTH_TRY(auto cap_drop, detail::get_strings(hc, "CapDrop", kHC));
   BERTH_TRY(tweak_capabilities(cap_add, cap_drop, false, host.capabilities));
   BERTH_TRY(detail::parse_security_opts(hc, false));
-  BERTH_TRY(detail::user_mounts(hc, false));
+  BERTH_TRY(parse_mount_points(hc, false));
   BERTH_TRY(detail::rlimits(hc, {}));
   BERTH_TRY(json::object sysctls, detail::get_object(hc, "Sysctls", kHC));
   BERTH_TRY(detail::validate_sysctls(sysctls, detail::host_namespaces(hc)));

@@ -7,6 +7,7 @@
 #include "berth/core/container/shim_protocol.hpp"
 #include "berth/core/log.hpp"
 #include "berth/core/mount.hpp"
+#include "berth/core/random_id.hpp"
 #include "berth/core/time_format.hpp"
 #include "berth/runtime/cgroups.hpp"
 
@@ -20,7 +21,6 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <regex>
 #include <thread>
 
@@ -32,14 +32,6 @@ namespace proto = shim_protocol;
 namespace {
 
 constexpr const char* kZeroTime = "0001-01-01T00:00:00Z";
-
-std::string random_id() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 64; ++i) out += hex[rng() & 0xf];
-  return out;
-}
 
 const json::object& empty_object() {
   static const json::object empty;
@@ -472,6 +464,16 @@ Result<std::pair<std::string, std::vector<std::string>>> ContainerManager::creat
     unreserve();
     return std::move(r).error();
   }
+  std::vector<std::string> anonymous;
+  auto points = plan_mounts(id, host_config, merged.config, anonymous);
+  if (!points) {
+    drop_volumes(id, anonymous);
+    (void)driver->remove(id);
+    unreserve();
+    return std::move(points).error();
+  }
+  json::array mount_points_json;
+  for (const auto& m : points.value()) mount_points_json.push_back(m.to_json());
   std::error_code fec;
   fs::create_directories(container_dir(id), fec);
   if (std::string type = string_at(object_at(host_config, "LogConfig"), "Type"); type != "none") {
@@ -496,9 +498,11 @@ Result<std::pair<std::string, std::vector<std::string>>> ContainerManager::creat
       {"HostnamePath", container_dir(id) + "/hostname"},
       {"HostsPath", container_dir(id) + "/hosts"},
       {"ResolvConfPath", container_dir(id) + "/resolv.conf"},
+      {"MountPoints", std::move(mount_points_json)},
   };
   c.state.status = "created";
   if (auto r = save(c); !r) {
+    drop_volumes(id, anonymous);
     (void)driver->remove(id);
     fs::remove_all(container_dir(id), fec);
     unreserve();
@@ -597,6 +601,7 @@ Result<void> ContainerManager::start_locked(Entry& e) {
     (void)unmount_all_under(rootfs);
     (void)driver->put(c.id);
     if (network_ != nullptr) network_->detach(c.id);
+    unmount_volumes(c);
     std::lock_guard lock(e.state_mutex);
     e.c.state.error = err.message;
     // Docker: 127 when the command is not found, 126 when it cannot run.
@@ -639,6 +644,16 @@ Result<void> ContainerManager::start_locked(Entry& e) {
       fs::create_directories(inside.value(), ec);
       if (auto r = give_to_root(inside.value()); !r) return fail(std::move(r).error());
     }
+  }
+  bool copied = false;
+  auto points = mount_volumes(c, rootfs, copied);
+  if (!points) return fail(std::move(points).error());
+  if (copied) {
+    // Copy-up happens once: the next start finds the volume as it was left.
+    json::array stored;
+    for (const auto& m : points.value()) stored.push_back(m.to_json());
+    std::lock_guard lock(e.state_mutex);
+    e.c.config["MountPoints"] = stored;
   }
   std::string network_mode = network_ != nullptr ? network_->network_mode(hc) : string_at(hc, "NetworkMode");
   bool host_network = network_mode == "host";
@@ -712,6 +727,7 @@ Result<void> ContainerManager::start_locked(Entry& e) {
   in.resolv_conf_path = resolv_path;
   in.netns_path = sandbox.netns_path;
   in.cgroup_parent = string_at(hc, "CgroupParent").empty() ? options_.cgroup_parent : string_at(hc, "CgroupParent");
+  in.mount_points = std::move(points).value();
   in.uid_mappings = options_.userns_remap.uid_maps;
   in.gid_mappings = options_.userns_remap.gid_maps;
   auto spec = make_spec(in);
@@ -801,6 +817,7 @@ void ContainerManager::monitor(std::shared_ptr<Entry> e) {
 
 Result<void> ContainerManager::cleanup_after_exit(Entry& e) {
   if (network_ != nullptr) network_->detach(e.c.id);
+  unmount_volumes(e.c);
   const StorageDriver* driver = images_.driver();
   std::string rootfs = bundle_dir(e.c.id) + "/rootfs";
   auto r = unmount_all_under(rootfs);
@@ -1060,7 +1077,6 @@ Result<void> ContainerManager::unpause(const std::string& name) {
 // --- remove / rename -----------------------------------------------------------
 
 Result<void> ContainerManager::remove(const std::string& name, bool force, bool volumes) {
-  (void)volumes;  // anonymous volumes come with the volumes issue
   BERTH_TRY(auto e, find(name));
   std::string id;
   {
@@ -1125,6 +1141,15 @@ Result<void> ContainerManager::remove(const std::string& name, bool force, bool 
       q.exec();
     });
   }));
+  // Its volumes lose a user; with -v (and --rm) its anonymous ones go.
+  std::vector<std::string> anonymous;
+  if (volumes && volumes_ != nullptr) {
+    for (const auto& m : mount_points(c)) {
+      if (m.type != "volume") continue;
+      if (auto v = volumes_->get(m.name); v && v.value().anonymous()) anonymous.push_back(m.name);
+    }
+  }
+  drop_volumes(id, anonymous);
   {
     std::lock_guard lock(mutex_);
     entries_.erase(id);
@@ -1417,7 +1442,7 @@ Result<void> ContainerManager::restore() {
       (void)unmount_all_under(bundle_dir(c.id) + "/rootfs");
     }
     if (bool_at(e->c.host_config(), "AutoRemove") && e->c.state.status == "exited") {
-      (void)remove(c.id, true, false);
+      (void)remove(c.id, true, true);
       continue;
     }
     // Containers never started stay created.
@@ -1435,6 +1460,7 @@ Result<void> ContainerManager::restore() {
     }
     if (auto r = network_->restore(running); !r) logger("container")->warn("restore networking: {}", r.error().message);
   }
+  restore_volumes();
   for (auto& e : to_start) {
     std::lock_guard op(e->m);
     if (auto r = start_locked(*e); !r) logger("container")->warn("restart {}: {}", e->c.id, r.error().message);

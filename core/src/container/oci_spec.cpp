@@ -392,7 +392,13 @@ Result<json::object> make_spec(const SpecInput& in) {
   process["oomScoreAdj"] = oom_score_adj;
 
   // ---- mounts
-  BERTH_TRY(auto user_mounts, detail::user_mounts(hc, true));
+  std::vector<MountPoint> points;
+  if (in.mount_points) {
+    points = *in.mount_points;
+  } else {
+    BERTH_TRY(points, parse_mount_points(hc, true));
+  }
+  BERTH_TRY(auto user_mounts, detail::user_mounts(hc, points));
   std::set<std::string> user_destinations;
   for (const auto& m : user_mounts) user_destinations.insert(m.destination);
   // The network files, unless the user mounts something there.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "berth/core/container/mount_points.hpp"
 #include "berth/core/error.hpp"
 
 namespace berth::core::container::detail {
@@ -47,11 +48,12 @@ struct UserMount {
   std::vector<std::string> options;
   std::string propagation;  // a bind's: "rprivate", "rshared", ...
 };
-// All of HostConfig's Binds, Mounts and Tmpfs, sorted by destination depth
-// as Docker mounts them. `check_sources`: --mount bind sources must exist.
-// Errors: "invalid volume specification: 'x'", "Duplicate mount point: /x".
+// The mount points (mount_points.hpp; volumes with their host paths) and
+// HostConfig.Tmpfs in OCI form, sorted by destination depth as Docker
+// mounts them. Errors: "Duplicate mount point: /x"; unsupported for a
+// volume without a source.
 Result<std::vector<UserMount>> user_mounts(const boost::json::object& host_config,
-                                           bool check_sources);
+                                           const std::vector<MountPoint>& points);
 // Stable sort by the number of path components of the destination.
 void sort_by_depth(std::vector<UserMount>& mounts);
 

@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 
+#include "berth/core/container/mount_points.hpp"
 #include "spec_internal.hpp"
 #include "spec_json.hpp"
 
@@ -86,8 +87,9 @@ Result<UserMount> tmpfs_mount(const std::string& target, const std::string& data
   return UserMount{clean_path(target), "tmpfs", "tmpfs", std::move(merged), {}};
 }
 
-// `-v src:dst[:mode]` (linuxParser.ParseMountRaw).
-Result<UserMount> parse_bind(const std::string& raw) {
+// `-v src:dst[:mode]` (linuxParser.ParseMountRaw): a bind when the source
+// is absolute, else a named volume; `-v /dst` alone, an anonymous volume.
+Result<MountPoint> parse_bind(const std::string& raw) {
   auto spec_error = [&raw] { return invalid("invalid volume specification: '" + raw + "'"); };
   auto arr = split(raw, ':');
   if (arr[0].empty() || arr.size() > 3) return spec_error();
@@ -101,18 +103,29 @@ Result<UserMount> parse_bind(const std::string& raw) {
     if (arr.size() == 3) mode = arr[2];
   }
   if (!valid_bind_mode(mode)) return invalid("invalid mode: " + mode);
-  if (!source.starts_with('/')) {
-    return make_error(Errc::unsupported, "volumes are not supported yet: " + raw);
-  }
-  if (auto r = check_target("bind", target); !r)
+  const bool bind = source.starts_with('/');
+  if (auto r = check_target(bind ? "bind" : "volume", target); !r)
     return std::move(r).error().wrap(spec_error().message);
-  bool read_only = false;
-  std::string propagation;
-  for (const auto& m : split(mode, ',')) {
-    if (m == "ro") read_only = true;
-    if (is_propagation(m)) propagation = m;
+  MountPoint m;
+  m.destination = clean_path(target);
+  m.mode = mode;
+  for (const auto& opt : split(mode, ',')) {
+    if (opt == "ro") m.rw = false;
+    if (is_propagation(opt)) m.propagation = opt;
   }
-  return bind_mount(source, target, read_only, propagation, true);
+  if (bind) {
+    m.type = "bind";
+    m.source = source;
+    m.create_source = true;
+    if (m.propagation.empty()) m.propagation = "rprivate";
+    return m;
+  }
+  if (!m.propagation.empty()) return invalid("invalid mode: " + mode);
+  m.type = "volume";
+  m.name = source;
+  m.copy_data = std::ranges::count(split(mode, ','), "nocopy") == 0;
+  if (m.mode.empty()) m.mode = "z";
+  return m;
 }
 
 // Docker's ConvertTmpfsOptions: "size" in the largest unit that divides it.
@@ -140,16 +153,29 @@ std::string tmpfs_data(std::int64_t size, std::int64_t mode, bool read_only) {
   return out;
 }
 
+Error extra_field(std::string_view type, std::string_view field) {
+  return mount_config_error(type, "field " + std::string(field) + " must not be specified");
+}
+
 // One HostConfig.Mounts entry (--mount).
-Result<UserMount> parse_mount(const json::value& v, bool check_sources) {
+Result<MountPoint> parse_mount(const json::value& v, bool check_sources) {
   if (!v.is_object()) return invalid("HostConfig.Mounts: expected objects");
   const auto& m = v.get_object();
   BERTH_TRY(std::string type, get_string(m, "Type", "Mounts[]"));
   BERTH_TRY(std::string source, get_string(m, "Source", "Mounts[]"));
   BERTH_TRY(std::string target, get_string(m, "Target", "Mounts[]"));
   BERTH_TRY(bool read_only, get_bool(m, "ReadOnly", "Mounts[]"));
+  auto has = [&m](std::string_view field) {
+    const auto* f = m.if_contains(field);
+    return f != nullptr && !f->is_null();
+  };
+  MountPoint out;
+  out.type = type;
+  out.rw = !read_only;
   if (type == "bind") {
     BERTH_TRY(check_target(type, target));
+    if (has("VolumeOptions")) return extra_field(type, "VolumeOptions");
+    if (has("TmpfsOptions")) return extra_field(type, "TmpfsOptions");
     if (source.empty()) return mount_config_error(type, "field Source must not be empty");
     if (!source.starts_with('/')) {
       return mount_config_error(type,
@@ -165,19 +191,53 @@ Result<UserMount> parse_mount(const json::value& v, bool check_sources) {
       return mount_config_error(type, "invalid propagation mode: " + propagation);
     }
     BERTH_TRY(bool non_recursive, get_bool(bind_options, "NonRecursive", "BindOptions"));
-    return bind_mount(source, target, read_only, propagation, !non_recursive);
+    out.source = source;
+    out.destination = clean_path(target);
+    out.propagation = propagation.empty() ? "rprivate" : propagation;
+    out.recursive = !non_recursive;
+    return out;
+  }
+  if (type == "volume") {
+    BERTH_TRY(check_target(type, target));
+    if (has("BindOptions")) return extra_field(type, "BindOptions");
+    if (has("TmpfsOptions")) return extra_field(type, "TmpfsOptions");
+    if (source.starts_with('/')) {
+      return mount_config_error(type, "invalid mount path: '" + source + "' mount path must not be absolute");
+    }
+    BERTH_TRY(json::object volume_options, get_object(m, "VolumeOptions", "Mounts[]"));
+    BERTH_TRY(bool no_copy, get_bool(volume_options, "NoCopy", "VolumeOptions"));
+    BERTH_TRY(json::object labels, get_object(volume_options, "Labels", "VolumeOptions"));
+    BERTH_TRY(json::object driver_config, get_object(volume_options, "DriverConfig", "VolumeOptions"));
+    BERTH_TRY(std::string driver, get_string(driver_config, "Name", "DriverConfig"));
+    BERTH_TRY(json::object options, get_object(driver_config, "Options", "DriverConfig"));
+    for (const auto* o : {&labels, &options}) {
+      for (const auto& [key, value] : *o) {
+        if (!value.is_string()) return invalid("HostConfig.Mounts: VolumeOptions values must be strings");
+      }
+    }
+    out.name = source;
+    out.destination = clean_path(target);
+    out.driver = driver;
+    out.copy_data = !no_copy;
+    out.labels = std::move(labels);
+    out.driver_opts = std::move(options);
+    out.mode = "z";
+    return out;
   }
   if (type == "tmpfs") {
     BERTH_TRY(check_target(type, target));
     if (!source.empty()) return mount_config_error(type, "field Source must not be specified");
+    if (has("BindOptions")) return extra_field(type, "BindOptions");
+    if (has("VolumeOptions")) return extra_field(type, "VolumeOptions");
     BERTH_TRY(json::object tmpfs_options, get_object(m, "TmpfsOptions", "Mounts[]"));
     BERTH_TRY(std::int64_t size, get_int(tmpfs_options, "SizeBytes", "TmpfsOptions"));
     BERTH_TRY(std::int64_t mode, get_int(tmpfs_options, "Mode", "TmpfsOptions"));
     if (size < 0) return mount_config_error(type, "invalid tmpfs size: " + std::to_string(size));
-    return tmpfs_mount(target, tmpfs_data(size, mode, read_only));
+    out.destination = clean_path(target);
+    out.tmpfs_data = tmpfs_data(size, mode, read_only);
+    BERTH_TRY(tmpfs_mount(out.destination, out.tmpfs_data));  // the options are valid
+    return out;
   }
-  if (type == "volume")
-    return make_error(Errc::unsupported, "volumes are not supported yet: " + target);
   return invalid("invalid mount config: mount type unknown: " + go_quote(type));
 }
 
@@ -329,17 +389,21 @@ Result<std::vector<std::string>> merge_tmpfs_options(const std::vector<std::stri
   return out;
 }
 
-Result<std::vector<UserMount>> user_mounts(const json::object& hc, bool check_sources) {
+Result<std::vector<UserMount>> user_mounts(const json::object& hc,
+                                           const std::vector<MountPoint>& points) {
   std::vector<UserMount> out;
-  BERTH_TRY(auto binds, get_strings(hc, "Binds", "HostConfig"));
-  for (const auto& raw : binds) {
-    BERTH_TRY(UserMount m, parse_bind(raw));
-    out.push_back(std::move(m));
-  }
-  BERTH_TRY(json::array mounts, get_array(hc, "Mounts", "HostConfig"));
-  for (const auto& v : mounts) {
-    BERTH_TRY(UserMount m, parse_mount(v, check_sources));
-    out.push_back(std::move(m));
+  for (const auto& p : points) {
+    if (p.type == "tmpfs") {
+      BERTH_TRY(UserMount m, tmpfs_mount(p.destination, p.tmpfs_data));
+      out.push_back(std::move(m));
+    } else if (p.type == "volume" && p.source.empty()) {
+      return make_error(Errc::unsupported, "volume " + (p.name.empty() ? p.destination : p.name) +
+                                               " has no data on this host yet");
+    } else {
+      const bool bind = p.type == "bind";
+      out.push_back(bind_mount(p.source, p.destination, !p.rw, bind ? p.propagation : "rprivate",
+                               !bind || p.recursive));
+    }
   }
   BERTH_TRY(json::object tmpfs, get_object(hc, "Tmpfs", "HostConfig"));
   for (const auto& [key, value] : tmpfs) {
@@ -415,3 +479,112 @@ Result<DeviceSpec> container_devices(const json::object& hc, bool privileged,
 }
 
 }  // namespace berth::core::container::detail
+
+namespace berth::core::container {
+namespace json = boost::json;
+
+using detail::clean_path;
+using detail::invalid;
+
+json::object MountPoint::to_json() const {
+  json::object o{{"Type", type},           {"Name", name},     {"Source", source},
+                 {"Destination", destination}, {"Driver", driver}, {"Mode", mode},
+                 {"RW", rw},               {"Propagation", propagation}};
+  if (!recursive) o["NonRecursive"] = true;
+  if (copy_data) o["CopyData"] = true;
+  if (create_source) o["CreateSource"] = true;
+  if (!tmpfs_data.empty()) o["TmpfsData"] = tmpfs_data;
+  if (!driver_opts.empty()) o["DriverOpts"] = driver_opts;
+  if (!labels.empty()) o["Labels"] = labels;
+  return o;
+}
+
+MountPoint MountPoint::from_json(const json::value& v) {
+  MountPoint m;
+  if (!v.is_object()) return m;
+  const auto& o = v.get_object();
+  auto str = [&o](std::string_view key) {
+    const auto* f = o.if_contains(key);
+    return f != nullptr && f->is_string() ? std::string(f->get_string()) : std::string();
+  };
+  auto flag = [&o](std::string_view key, bool fallback) {
+    const auto* f = o.if_contains(key);
+    return f != nullptr && f->is_bool() ? f->get_bool() : fallback;
+  };
+  auto obj = [&o](std::string_view key) {
+    const auto* f = o.if_contains(key);
+    return f != nullptr && f->is_object() ? f->get_object() : json::object{};
+  };
+  m.type = str("Type");
+  m.name = str("Name");
+  m.source = str("Source");
+  m.destination = str("Destination");
+  m.driver = str("Driver");
+  m.mode = str("Mode");
+  m.rw = flag("RW", true);
+  m.propagation = str("Propagation");
+  m.recursive = !flag("NonRecursive", false);
+  m.copy_data = flag("CopyData", false);
+  m.create_source = flag("CreateSource", false);
+  m.tmpfs_data = str("TmpfsData");
+  m.driver_opts = obj("DriverOpts");
+  m.labels = obj("Labels");
+  return m;
+}
+
+json::object MountPoint::inspect() const {
+  json::object o{{"Type", type}};
+  if (!name.empty()) o["Name"] = name;
+  o["Source"] = source;
+  o["Destination"] = destination;
+  if (!driver.empty()) o["Driver"] = driver;
+  o["Mode"] = mode;
+  o["RW"] = rw;
+  o["Propagation"] = propagation;
+  return o;
+}
+
+Result<std::vector<MountPoint>> parse_mount_points(const json::object& hc, bool check_sources) {
+  std::vector<MountPoint> out;
+  BERTH_TRY(auto binds, detail::get_strings(hc, "Binds", "HostConfig"));
+  for (const auto& raw : binds) {
+    BERTH_TRY(MountPoint m, detail::parse_bind(raw));
+    out.push_back(std::move(m));
+  }
+  BERTH_TRY(json::array mounts, detail::get_array(hc, "Mounts", "HostConfig"));
+  for (const auto& v : mounts) {
+    BERTH_TRY(MountPoint m, detail::parse_mount(v, check_sources));
+    out.push_back(std::move(m));
+  }
+  std::set<std::string> destinations;
+  for (const auto& m : out) {
+    if (!destinations.insert(m.destination).second) return invalid("Duplicate mount point: " + m.destination);
+  }
+  // --tmpfs: checked with the rest (user_mounts() mounts them).
+  BERTH_TRY(auto tmpfs_mounts, detail::user_mounts(hc, {}));
+  for (const auto& t : tmpfs_mounts) {
+    if (destinations.contains(t.destination)) return invalid("Duplicate mount point: " + t.destination);
+  }
+  return out;
+}
+
+Result<std::pair<std::string, std::string>> parse_volumes_from(const std::string& spec) {
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos) return std::pair{spec, std::string()};
+  std::string mode = spec.substr(colon + 1);
+  // Docker's ParseVolumesFrom: a mode of rw/ro (with label options).
+  bool rw = false, ro = false;
+  for (const auto& m : detail::split(mode, ',')) {
+    if (m == "rw") {
+      rw = true;
+    } else if (m == "ro") {
+      ro = true;
+    } else if (m != "z" && m != "Z") {
+      return invalid("invalid mode: " + mode);
+    }
+  }
+  if (rw && ro) return invalid("invalid mode: " + mode);
+  return std::pair{spec.substr(0, colon), std::string(ro ? "ro" : rw ? "rw" : "")};
+}
+
+}  // namespace berth::core::container

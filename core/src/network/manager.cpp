@@ -2,6 +2,7 @@
 
 #include "berth/core/log.hpp"
 #include "berth/core/network/dns.hpp"
+#include "berth/core/random_id.hpp"
 #include "berth/core/time_format.hpp"
 
 #include <berth/sdk/net/netlink.hpp>
@@ -16,7 +17,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <regex>
 #include <sstream>
 
@@ -56,14 +56,6 @@ struct NetworkManager::Attached {
 namespace {
 
 Error invalid(std::string message) { return make_error(Errc::invalid_argument, std::move(message)); }
-
-std::string random_id() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 64; ++i) out += hex[rng() & 0xf];
-  return out;
-}
 
 std::string str_at(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);

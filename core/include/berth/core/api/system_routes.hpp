@@ -7,6 +7,7 @@
 #include "berth/core/image/image_store.hpp"
 #include "berth/core/plugin_host.hpp"
 #include "berth/core/registry/client.hpp"
+#include "berth/core/volume/manager.hpp"
 
 #include <chrono>
 #include <string>
@@ -21,6 +22,7 @@ struct SystemContext {
   std::string storage_driver;  // the driver in use, empty when none
   image::ImageStore* images = nullptr;
   registry::RegistryClient* registry = nullptr;  // POST /auth checks credentials with it
+  volume::VolumeManager* volumes = nullptr;       // set once the volume manager is up
   std::chrono::system_clock::time_point started{};
 };
 

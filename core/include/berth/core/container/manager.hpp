@@ -15,6 +15,7 @@
 #pragma once
 
 #include "berth/core/config.hpp"
+#include "berth/core/container/mount_points.hpp"
 #include "berth/core/container/shim.hpp"
 #include "berth/core/container/userns.hpp"
 #include "berth/core/error.hpp"
@@ -23,6 +24,7 @@
 #include "berth/core/network/manager.hpp"
 #include "berth/core/plugin_host.hpp"
 #include "berth/core/store.hpp"
+#include "berth/core/volume/manager.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -72,6 +74,16 @@ struct Container {
   std::string image_name() const;
   bool tty() const;
 };
+
+// The container's mount points as stored at create (inspect's "Mounts").
+std::vector<MountPoint> mount_points(const Container& c);
+
+// Docker's copy-up: when the directory at `volume_path` is empty, what the
+// image has at `destination` (resolved inside `rootfs`) is copied into it —
+// modes, owners, times, symlinks as symlinks, hard links kept — and the
+// volume's root takes the owner and mode of the image's directory. Nothing
+// there in the image: nothing to do.
+Result<void> copy_up(const std::string& rootfs, const std::string& destination, const std::string& volume_path);
 
 struct ManagerOptions {
   std::string data_root, exec_root;
@@ -188,6 +200,10 @@ class ContainerManager {
   // before restore().
   void set_network(network::NetworkManager* network) { network_ = network; }
   network::NetworkManager* network() const { return network_; }
+  // The volume manager that gives containers their volumes; set once,
+  // before restore().
+  void set_volumes(volume::VolumeManager* volumes) { volumes_ = volumes; }
+  volume::VolumeManager* volumes() const { return volumes_; }
   // What the network manager needs to know of `c`. The image's exposed
   // ports (which -P publishes and inspect lists) cost a read and parse of its
   // config: lists and restore, which need neither, leave them out.
@@ -222,6 +238,13 @@ class ContainerManager {
     const StorageDriver* driver_ = nullptr;  // set when this object mounted it
   };
   Result<std::unique_ptr<MountedRootfs>> mount_rootfs(const std::string& name);
+  // Runs `fn` on a thread of its own in a private mount namespace where the
+  // container's binds and volumes are mounted on `rootfs` at their
+  // destinations (resolved inside it; read-only ones read-only), so that cp
+  // reads and writes them as the container sees them. Nothing of it is
+  // visible outside; a stopped container's volumes are mounted for the
+  // call only. Errors: setting the namespace up (fn has not run then).
+  Result<void> with_volumes(const MountedRootfs& rootfs, const std::function<void()>& fn);
   // The changes of a container's read-write layer against its image, as the
   // driver reports them (a JSON array of {"Path", "Kind"}, sorted by path)
   // without the mount points the runtime made there (archive.hpp's
@@ -277,6 +300,20 @@ class ContainerManager {
   // is the driver's business).
   std::string log_path(const std::string& id, const std::string& type) const;
 
+  // Volumes (volumes.cpp). plan_mounts works out a new container's mount
+  // points, creating and referencing its volumes (the anonymous ones it
+  // made are added to `anonymous`); drop_volumes undoes that for a
+  // container that goes. mount_volumes mounts them for a start (copy-up
+  // included: `copied` tells whether the points changed), unmount_volumes
+  // gives them back; restore_volumes squares references and driver mounts
+  // with the containers found at start-up.
+  Result<std::vector<MountPoint>> plan_mounts(const std::string& id, const boost::json::object& host_config,
+                                              const boost::json::object& config, std::vector<std::string>& anonymous);
+  void drop_volumes(const std::string& id, const std::vector<std::string>& anonymous);
+  Result<std::vector<MountPoint>> mount_volumes(const Container& c, const std::string& rootfs, bool& copied);
+  void unmount_volumes(const Container& c);
+  void restore_volumes();
+
   MetadataStore& db_;
   image::ImageStore& images_;
   const PluginHost& plugins_;
@@ -289,6 +326,7 @@ class ContainerManager {
   EventFn event_;
   bool shutting_down_ = false;
   network::NetworkManager* network_ = nullptr;
+  volume::VolumeManager* volumes_ = nullptr;
 };
 
 }  // namespace berth::core::container

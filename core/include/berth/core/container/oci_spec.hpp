@@ -25,8 +25,10 @@
 //    host directories for `-v /src:/dst` binds that do not exist, and creates
 //    the working directory in the rootfs (runc and crun also create it);
 //  - resolves "container:<name>" modes to namespace paths (SpecInput below).
-// Named volumes (`-v name:/dst`, Mounts of type "volume") are not handled
-// yet: unsupported error.
+// Volumes (`-v name:/dst`, Mounts of type "volume") need their host path:
+// the caller passes the container's mount points with volume sources filled
+// in (SpecInput::mount_points); parsed from HostConfig alone, a volume is an
+// unsupported error.
 //
 // Pure apart from reading the rootfs's /etc/passwd and /etc/group, stat(2)
 // of --device paths and bind sources given with --mount, and the host's
@@ -42,6 +44,7 @@
 #include <vector>
 
 #include "berth/core/container/capabilities.hpp"
+#include "berth/core/container/mount_points.hpp"
 #include "berth/core/container/userns.hpp"
 #include "berth/core/error.hpp"
 
@@ -158,6 +161,9 @@ struct SpecInput {
   bool default_no_new_privileges = false;
   std::string default_seccomp_profile;
   boost::json::object default_ulimits;
+  // The container's mount points (mount_points.hpp) with every volume's
+  // host path as its source; unset: parsed from HostConfig Binds/Mounts.
+  std::optional<std::vector<MountPoint>> mount_points;
   // The host's facts; unset: current_spec_host().
   std::optional<SpecHost> host;
 };

@@ -22,7 +22,10 @@
 // the storage contract of berth/sdk/storage.hpp: layer chains, errors,
 // reference counts, apply_diff/diff/changes round trips, whiteouts and
 // opaque directories seen through the mounted view; the tests that mount
-// need root and are skipped without it. The helpers below (tars, mounting a
+// need root and are skipped without it. VolumeConformance checks the volume
+// contract of berth/sdk/volume.hpp without root: round trips, errors,
+// references held per caller id, data kept across mounts and restarts. The
+// helpers below (tars, mounting a
 // driver's mount description, calling the table) serve drivers' own tests.
 #ifndef BERTH_SDK_TESTING_CONFORMANCE_HPP
 #define BERTH_SDK_TESTING_CONFORMANCE_HPP
