@@ -179,8 +179,10 @@ void erase_auth(const std::vector<std::string>& keys) {
   if (changed) save_config(config);
 }
 
-std::string encode_auth_header(const StoredAuth& auth) {
-  // Docker's AuthConfig field order, empty fields left out.
+namespace {
+
+// Docker's AuthConfig, in its field order, empty fields left out.
+json::object auth_config_json(const StoredAuth& auth) {
   json::object o;
   auto put = [&](const char* key, const std::string& value) {
     if (!value.empty()) o[key] = value;
@@ -190,7 +192,31 @@ std::string encode_auth_header(const StoredAuth& auth) {
   put("serveraddress", auth.server);
   put("identitytoken", auth.identity_token);
   put("registrytoken", auth.registry_token);
-  return base64_encode(json::serialize(o), Poco::BASE64_URL_ENCODING);
+  return o;
+}
+
+}  // namespace
+
+std::string encode_auth_header(const StoredAuth& auth) {
+  return base64_encode(json::serialize(auth_config_json(auth)), Poco::BASE64_URL_ENCODING);
+}
+
+std::string registry_config_header() {
+  json::object configs;
+  try {
+    json::object config = load_config();
+    if (const json::object* auths = auths_of(config); auths != nullptr) {
+      for (const auto& [key, entry] : *auths) {
+        if (entry.is_object()) {
+          configs[key] = auth_config_json(decode_entry(std::string(key), entry.get_object()));
+        }
+      }
+    }
+  } catch (const CliError& e) {
+    std::cerr << "WARNING: Error " << e.what() << "\n";
+    configs.clear();
+  }
+  return base64_encode(json::serialize(configs), Poco::BASE64_URL_ENCODING);
 }
 
 std::string registry_auth_header(const std::string& registry) {

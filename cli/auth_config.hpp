@@ -66,6 +66,13 @@ std::string registry_auth_header(const std::string& registry);
 // "serveraddress" = auth.server: the header value for given credentials.
 std::string encode_auth_header(const StoredAuth& auth);
 
+// The X-Registry-Config header value `build` sends (Docker's
+// ImageBuildOptions.AuthConfigs): base64url (padded) of a JSON object with
+// every stored credential, {"<config.json key>": <AuthConfig>, ...};
+// "e30=" ({}) when there is none. An unreadable config.json gives a
+// warning on stderr and no credentials, as with Docker.
+std::string registry_config_header();
+
 // Decodes standard base64 (also used for cp's path stat header).
 std::string base64_decode(const std::string& text);
 

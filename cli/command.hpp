@@ -6,6 +6,7 @@
 #include "format/template.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -152,7 +153,7 @@ boost::json::value image_row(const boost::json::object& image, bool trunc, const
                              const std::string& tag, const std::string& digest);
 
 // The image commands, at the top level (`images`, `rmi`, `tag`, `history`,
-// `save`, `load`, `import`) and under `image` (image.cpp).
+// `save`, `load`, `import`, `build`) and under `image` (image.cpp).
 void add_image_commands(CLI::App& app, Context& ctx);
 
 // Each image command configures the subcommand it is given, so that the
@@ -168,6 +169,16 @@ void configure_import(CLI::App& cmd, Context& ctx);         // save_load.cpp
 void configure_image_prune(CLI::App& cmd, Context& ctx);    // image_prune.cpp
 void configure_pull(CLI::App& cmd, Context& ctx);           // pull_push.cpp
 void configure_push(CLI::App& cmd, Context& ctx);           // pull_push.cpp
+void configure_build(CLI::App& cmd, Context& ctx);          // build.cpp
+
+// The `builder` commands: `builder build` and `builder prune` (builder.cpp).
+void add_builder_commands(CLI::App& app, Context& ctx);
+void configure_builder_prune(CLI::App& cmd, Context& ctx);  // builder.cpp
+
+// What `builder prune` prints for the daemon's BuildCachePruneReport:
+// "Deleted build cache objects:" and the IDs, a blank line, then "Total
+// reclaimed space: 1kB".
+std::string builder_prune_output(const boost::json::object& report);
 
 // Writes the tar the daemon answers GET `api_path` with to `output` (a
 // file replaced only once complete) or, when empty, to stdout, which must

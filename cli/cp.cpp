@@ -11,7 +11,7 @@
 // Unpacking on this host refuses names with "..", absolute names and paths
 // through symlinks (libarchive's SECURE flags, relative to the destination
 // directory), so a hostile container cannot write outside the destination.
-// Files with several hard links are sent as separate files.
+// Tars going out are written by TarWriter (tar_writer.hpp).
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -23,13 +23,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 
 #include "auth_config.hpp"
 #include "command.hpp"
 #include "container_common.hpp"
+#include "tar_writer.hpp"
 
 namespace berth::cli {
 namespace {
@@ -289,57 +289,16 @@ void untar(const std::function<std::size_t(char*, std::size_t)>& read, const std
   check(archive_write_close(disk.get()), disk.get());
 }
 
-// Writes a tar of `src` (its top entry named `top`) to an unlinked
-// temporary file and returns it opened for reading (archive.TarResource).
-std::unique_ptr<std::ifstream> tar_local(const std::string& src, const std::string& top) {
-  const char* tmpdir = std::getenv("TMPDIR");
-  std::string path =
-      std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") + "/berth-cp-XXXXXX";
-  int fd = ::mkstemp(path.data());
-  if (fd < 0) fail_errno("create a temporary file", errno);
-  auto file = std::make_unique<std::ifstream>(path, std::ios::binary);
-  ::unlink(path.c_str());
-  std::unique_ptr<struct archive, decltype(&archive_write_free)> out(archive_write_new(),
-                                                                     &archive_write_free);
-  std::unique_ptr<struct archive, decltype(&archive_read_free)> disk(archive_read_disk_new(),
-                                                                     &archive_read_free);
-  archive_write_set_format_pax_restricted(out.get());
-  archive_write_set_bytes_in_last_block(out.get(), 1);
-  auto fail = [](struct archive* a) {
-    throw CliError(std::string("tar ") + archive_error_string(a));
-  };
-  if (archive_write_open_fd(out.get(), fd) != ARCHIVE_OK) fail(out.get());
-  archive_read_disk_set_symlink_physical(disk.get());
-  archive_read_disk_set_standard_lookup(disk.get());
-  if (archive_read_disk_open(disk.get(), src.c_str()) != ARCHIVE_OK) fail(disk.get());
-  std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
-                                                                  &archive_entry_free);
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    archive_entry_clear(e.get());
-    int r = archive_read_next_header2(disk.get(), e.get());
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) fail(disk.get());
-    archive_read_disk_descend(disk.get());
-    if (archive_entry_filetype(e.get()) == AE_IFSOCK) continue;
-    std::string name = archive_entry_pathname(e.get());
-    name = top + name.substr(std::min(name.size(), src.size()));
-    archive_entry_copy_pathname(e.get(), name.c_str());
-    archive_entry_unset_atime(e.get());
-    archive_entry_unset_ctime(e.get());
-    archive_entry_unset_birthtime(e.get());
-    if (archive_write_header(out.get(), e.get()) < ARCHIVE_WARN) fail(out.get());
-    if (archive_entry_filetype(e.get()) != AE_IFREG) continue;
-    la_ssize_t n = 0;
-    while ((n = archive_read_data(disk.get(), buf.data(), buf.size())) > 0) {
-      if (archive_write_data(out.get(), buf.data(), static_cast<std::size_t>(n)) < 0)
-        fail(out.get());
-    }
-    if (n < 0) fail(disk.get());
-  }
-  if (archive_write_close(out.get()) != ARCHIVE_OK) fail(out.get());
-  ::close(fd);
-  return file;
+// A tar of `src` (its top entry named `top`) in a spool
+// (archive.TarResource).
+std::unique_ptr<Spool> tar_local(const std::string& src, const std::string& top) {
+  auto spool = std::make_unique<Spool>("cp");
+  TarWriter tar(spool->fd());
+  TarTreeOptions options;
+  options.top = top;
+  tar.add_tree(src, options);
+  tar.finish();
+  return spool;
 }
 
 // --- the two directions -------------------------------------------------------------
@@ -414,7 +373,7 @@ void copy_to_container(Context& ctx, const std::string& container, std::string s
     dst_info.is_dir = st->is_dir;
   }
   std::string dst_dir;
-  std::unique_ptr<std::ifstream> spooled;
+  std::unique_ptr<Spool> spooled;
   std::istream* body = nullptr;
   std::optional<std::uint64_t> length;
   if (src == "-") {
@@ -452,10 +411,8 @@ void copy_to_container(Context& ctx, const std::string& container, std::string s
         source_base == "." ? source_dir + "/." : go_clean(source_dir + "/" + source_base);
     if (source_dir == "/" && source_base != ".") walk = "/" + source_base;
     spooled = tar_local(walk, top == "." ? "." : top);
-    spooled->seekg(0, std::ios::end);
-    length = static_cast<std::uint64_t>(spooled->tellg());
-    spooled->seekg(0);
-    body = spooled.get();
+    length = spooled->rewind();
+    body = &spooled->body();
   }
   StreamRequest req;
   req.method = "PUT";

@@ -21,6 +21,7 @@ constexpr GroupedCommand kCommands[] = {
     {"prune", nullptr, nullptr, "Remove unused images", configure_image_prune},
     {"pull", nullptr, "pull", "Download an image from a registry", configure_pull},
     {"push", nullptr, "push", "Upload an image to a registry", configure_push},
+    {"build", nullptr, "build", "Build an image from a Dockerfile", configure_build},
 };
 
 }  // namespace

@@ -227,7 +227,9 @@ void JsonStreamDisplay::handle(const json::value& v) {
 void JsonStreamDisplay::display(const JsonMessage& m) {
   if (m.has_error) {
     if (m.error_code == 401) throw CliError("authentication is required");
-    throw CliError(m.error_message);
+    int code =
+        options_.error_code_exit && m.error_code > 0 && m.error_code < 256 ? m.error_code : 1;
+    throw CliError(m.error_message, code);
   }
   std::string endl;
   std::time_t now = std::time(nullptr);

@@ -80,6 +80,10 @@ class JsonStreamDisplay {
     int width = 200;
     // Called with each message's "aux" member; such messages print nothing.
     std::function<void(const boost::json::value& aux)> on_aux;
+    // Fail with an error message's errorDetail code as the exit status (1
+    // when it has none), as `docker build` does with a failed RUN's code;
+    // otherwise always 1.
+    bool error_code_exit = false;
   };
 
   // out: where messages are displayed; must outlive the display.
@@ -87,9 +91,10 @@ class JsonStreamDisplay {
 
   // Feeds the next bytes of the stream, in any split; displays every
   // message completed by them.
-  // Throws CliError (exit 1) with the message's error text at the first
-  // message carrying an error (after displaying those before it), and with
-  // "invalid JSON message from daemon: ..." for bytes that are not JSON.
+  // Throws CliError (exit 1, see Options::error_code_exit) with the
+  // message's error text at the first message carrying an error (after
+  // displaying those before it), and with "invalid JSON message from
+  // daemon: ..." for bytes that are not JSON.
   void feed(std::string_view bytes);
 
   // Ends the stream. Throws CliError when it stopped inside a message.

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add_volume_commands(app, ctx);
   add_login_commands(app, ctx);
   add_system_commands(app, ctx);
+  add_builder_commands(app, ctx);
 
   // A daemon that answers early and closes while a tar is still being
   // uploaded must give an error, not kill the CLI.

@@ -231,6 +231,9 @@ Result<ConfigLayer> parse_config_file(std::string_view text, std::string_view fi
         return invalid("\"max-concurrent-downloads\" must be a number from 1 to 64");
       }
       layer.max_concurrent_downloads = static_cast<int>(v.get_int64());
+    } else if (key == "max-build-context-size") {
+      if (!v.is_int64() || v.get_int64() < 1) return invalid("\"max-build-context-size\" must be a number of bytes");
+      layer.max_build_context_size = v.get_int64();
     } else if (key == "drivers") {
       BERTH_TRY(layer.drivers, get_drivers(v));
     } else if (key == "runtimes") {
@@ -310,6 +313,7 @@ Result<DaemonConfig> resolve_config(const ConfigLayer& file, const ConfigLayer& 
   pick(cfg.drivers, file.drivers, flags.drivers);
   pick(cfg.insecure_registries, file.insecure_registries, flags.insecure_registries);
   pick(cfg.max_concurrent_downloads, file.max_concurrent_downloads, flags.max_concurrent_downloads);
+  pick(cfg.max_build_context_size, file.max_build_context_size, flags.max_build_context_size);
 
   std::vector<std::string> hosts;
   pick(hosts, file.hosts, flags.hosts);

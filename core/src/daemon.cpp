@@ -12,6 +12,8 @@
 #include "berth/core/api/event_routes.hpp"
 #include "berth/core/api/network_routes.hpp"
 #include "berth/core/api/volume_routes.hpp"
+#include "berth/core/api/build_routes.hpp"
+#include "berth/core/image/puller.hpp"
 #include "berth/core/network/manager.hpp"
 #include "berth/core/events.hpp"
 #include "berth/core/container/manager.hpp"
@@ -154,6 +156,7 @@ struct Daemon::State {
   std::unique_ptr<network::NetworkManager> networks;
   std::unique_ptr<volume::VolumeManager> volumes;
   std::unique_ptr<container::ContainerManager> containers;
+  std::unique_ptr<build::BuildServices> build;
   api::SystemContext system;
   api::Router router;
   std::unique_ptr<api::ApiServer> server;
@@ -308,6 +311,19 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
   api::add_event_routes(s->router, s->events);
   api::add_network_routes(s->router, *s->networks, *s->containers);
   api::add_volume_routes(s->router, *s->volumes);
+  std::error_code build_ec;
+  std::filesystem::create_directories(cfg.data_root + "/build", build_ec);
+  s->build = std::make_unique<build::BuildServices>(build::BuildServices{
+      *s->images, *s->containers, *s->store,
+      [images = s->images.get(), registry = s->registry.get(), max = cfg.max_concurrent_downloads](
+          const std::string& name, const std::function<void(const boost::json::object&)>& progress)
+          -> Result<std::string> {
+        BERTH_TRY(auto ref, image::Reference::parse(name));
+        image::PullRequest pr{ref, registry::host_platform(), std::nullopt, max};
+        return image::pull_image(*images, *registry, pr, progress);
+      },
+      cfg.data_root + "/build", cfg.max_build_context_size});
+  api::add_build_routes(s->router, *s->build);
 
   s->server = std::make_unique<api::ApiServer>(s->router, cfg.hosts, cfg.tls, cfg.insecure_tcp);
   BERTH_TRY(s->server->start());

@@ -114,6 +114,19 @@ constexpr Migration kMigrations[] = {
      "  PRIMARY KEY(volume, container_id)"
      ");"
      "CREATE INDEX volume_refs_container ON volume_refs(container_id);"},
+    {6,
+     // The build cache: the image a build step made from `parent` (an
+     // image ID, "" for scratch) and the step's key (its instruction after
+     // substitution, the build args it sees and, for COPY/ADD, a checksum
+     // of its sources).
+     "CREATE TABLE build_cache ("
+     "  parent TEXT NOT NULL,"
+     "  key TEXT NOT NULL,"
+     "  image_id TEXT NOT NULL,"
+     "  created TEXT NOT NULL,"
+     "  PRIMARY KEY(parent, key)"
+     ");"
+     "CREATE INDEX build_cache_image ON build_cache(image_id);"},
 };
 
 

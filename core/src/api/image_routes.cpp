@@ -11,6 +11,7 @@
 #include "berth/core/time_format.hpp"
 
 #include <boost/json.hpp>
+#include <set>
 #include <fnmatch.h>
 
 #include <ctime>
@@ -354,10 +355,15 @@ void add_image_routes(Router& router, ImageStore& store, registry::RegistryClien
     if (!f) return w.send_error(f.error());
     bool all = req.query_bool("all");
     json::array out;
-    for (const auto& info : store.list()) {
-      // Without -a Docker hides intermediate (untagged, parent-of-something)
-      // images; berth records no parent chains yet, so only filters apply.
-      (void)all;
+    const auto images = store.list();
+    std::set<std::string> parents;
+    for (const auto& info : images) {
+      if (!info.parent.empty()) parents.insert(info.parent);
+    }
+    for (const auto& info : images) {
+      // Without -a Docker hides intermediate images: untagged parents of
+      // another image (build steps).
+      if (!all && info.tags.empty() && info.digests.empty() && parents.contains(info.id)) continue;
       if (!matches_filters(info, f.value(), store)) continue;
       if (auto it = f.value().find("reference"); it != f.value().end()) {
         // Like Docker, a reference filter also narrows RepoTags to the matches.

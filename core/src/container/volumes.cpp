@@ -1,7 +1,6 @@
 // The container manager's side of mounts: working out a container's mount
 // points at create (creating and referencing its volumes), mounting volumes
 // at start with Docker's copy-up, and giving them back.
-#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -18,6 +17,7 @@
 
 #include "berth/core/container/exec_user.hpp"
 #include "berth/core/container/manager.hpp"
+#include "berth/core/fs_copy.hpp"
 #include "berth/core/log.hpp"
 #include "berth/core/unique_fd.hpp"
 #include "spec_json.hpp"
@@ -27,92 +27,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-Error copy_error(const std::string& what, int err) {
-  return errno_error(Errc::internal, "copy image content into volume: " + what, err);
-}
-
-Result<void> copy_file(int src_dir, int dst_dir, const char* name, const struct stat& st) {
-  UniqueFd in(::openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (in.get() < 0) return copy_error(std::string("open ") + name, errno);
-  UniqueFd out(::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777));
-  if (out.get() < 0) return copy_error(std::string("create ") + name, errno);
-  char buf[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(in.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return copy_error(std::string("read ") + name, errno);
-    if (n == 0) break;
-    for (ssize_t done = 0; done < n;) {
-      const ssize_t w = ::write(out.get(), buf + done, static_cast<std::size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return copy_error(std::string("write ") + name, errno);
-      done += w;
-    }
-  }
-  if (::fchown(out.get(), st.st_uid, st.st_gid) != 0 || ::fchmod(out.get(), st.st_mode & 07777) != 0) {
-    return copy_error(std::string("set owner of ") + name, errno);
-  }
-  const struct timespec times[2] = {st.st_atim, st.st_mtim};
-  (void)::futimens(out.get(), times);
-  return ok();
-}
-
-// Copies what is in directory `src_dir` into the empty `dst_dir` (`rel`
-// below the copy's root `root`), never following a symlink on either side:
-// links are copied as links, hard links within the tree stay hard links,
-// sockets are skipped.
-using LinkMap = std::map<std::pair<dev_t, ino_t>, std::string>;
-Result<void> copy_tree(int src_dir, int dst_dir, int root, const std::string& rel, LinkMap& links, int depth) {
-  if (depth > 256) return copy_error("tree too deep", ELOOP);
-  const int dup_fd = ::dup(src_dir);
-  if (dup_fd < 0) return copy_error("dup", errno);
-  DIR* d = ::fdopendir(dup_fd);
-  if (d == nullptr) {
-    ::close(dup_fd);
-    return copy_error("read directory", errno);
-  }
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(d, ::closedir);
-  while (auto* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    const std::string path = rel.empty() ? name : rel + "/" + name;
-    struct stat st {};
-    if (::fstatat(src_dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return copy_error("stat " + path, errno);
-    if (S_ISDIR(st.st_mode)) {
-      if (::mkdirat(dst_dir, name.c_str(), 0700) != 0) return copy_error("mkdir " + path, errno);
-      UniqueFd src(::openat(src_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      UniqueFd dst(::openat(dst_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (src.get() < 0 || dst.get() < 0) return copy_error("open directory " + path, errno);
-      BERTH_TRY(copy_tree(src.get(), dst.get(), root, path, links, depth + 1));
-      if (::fchown(dst.get(), st.st_uid, st.st_gid) != 0 || ::fchmod(dst.get(), st.st_mode & 07777) != 0) {
-        return copy_error("set owner of " + path, errno);
-      }
-      const struct timespec times[2] = {st.st_atim, st.st_mtim};
-      (void)::futimens(dst.get(), times);
-    } else if (S_ISREG(st.st_mode)) {
-      // Every directory on the way to an earlier copy was made here by
-      // mkdirat: the path holds no symlink.
-      if (auto it = links.find({st.st_dev, st.st_ino});
-          it != links.end() && ::linkat(root, it->second.c_str(), dst_dir, name.c_str(), 0) == 0) {
-        continue;
-      }
-      BERTH_TRY(copy_file(src_dir, dst_dir, name.c_str(), st));
-      if (st.st_nlink > 1) links[{st.st_dev, st.st_ino}] = path;
-    } else if (S_ISLNK(st.st_mode)) {
-      std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
-      const ssize_t n = ::readlinkat(src_dir, name.c_str(), target.data(), target.size());
-      if (n < 0) return copy_error("readlink " + path, errno);
-      target.resize(static_cast<std::size_t>(n));
-      if (::symlinkat(target.c_str(), dst_dir, name.c_str()) != 0) return copy_error("symlink " + path, errno);
-      (void)::fchownat(dst_dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
-      if (::mknodat(dst_dir, name.c_str(), st.st_mode, st.st_rdev) != 0) return copy_error("mknod " + path, errno);
-      (void)::fchownat(dst_dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-    }
-  }
-  return ok();
-}
 
 bool empty_dir(const std::string& path) {
   std::error_code ec;
@@ -127,14 +41,15 @@ Result<void> copy_up(const std::string& rootfs, const std::string& destination, 
   UniqueFd src(::open(source.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (src.get() < 0) return ok();  // nothing (or no directory) there in the image
   UniqueFd dst(::open(volume_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dst.get() < 0) return copy_error("open " + volume_path, errno);
-  LinkMap links;
-  BERTH_TRY(copy_tree(src.get(), dst.get(), dst.get(), "", links, 0));
+  if (dst.get() < 0) return errno_error(Errc::internal, "open " + volume_path, errno);
+  if (auto r = copy_dir_contents(src.get(), dst.get(), CopyOptions{}); !r) {
+    return std::move(r).error().wrap("copy image content into volume");
+  }
   // Docker's copyOwnership: the volume's root takes the directory's owner and mode.
   struct stat st {};
   if (::fstat(src.get(), &st) == 0) {
     if (::fchown(dst.get(), st.st_uid, st.st_gid) != 0 || ::fchmod(dst.get(), st.st_mode & 07777) != 0) {
-      return copy_error("set owner of " + volume_path, errno);
+      return errno_error(Errc::internal, "set owner of " + volume_path, errno);
     }
   }
   return ok();

@@ -90,7 +90,7 @@ Result<std::string> commit_container(ImageStore& store, const CommitRequest& req
                             ? req.config.get_object()
                             : req.container_config;
   BERTH_TRY(apply_changes(config, req.changes));
-  merge_commit_config(config, req.container_config);
+  if (req.merge_config) merge_commit_config(config, req.container_config);
   std::optional<Reference> ref;
   if (!req.repo.empty()) {
     BERTH_TRY(auto r, Reference::parse(req.repo + (req.tag.empty() ? "" : ":" + req.tag)));
@@ -99,11 +99,16 @@ Result<std::string> commit_container(ImageStore& store, const CommitRequest& req
     return make_error(Errc::invalid_argument, "tag is specified without a repository");
   }
 
-  BERTH_TRY(auto parent, store.get(req.image_id));
-  json::error_code ec;
-  json::value parent_value = json::parse(parent.config, ec);
-  if (ec || !parent_value.is_object())
-    return make_error(Errc::internal, "image " + req.image_id + " has no valid config");
+  // No image under it (FROM scratch): no layers, no history yet.
+  ImageInfo parent;
+  json::value parent_value = json::object{};
+  if (!req.image_id.empty()) {
+    BERTH_TRY(parent, store.get(req.image_id));
+    json::error_code ec;
+    parent_value = json::parse(parent.config, ec);
+    if (ec || !parent_value.is_object())
+      return make_error(Errc::internal, "image " + req.image_id + " has no valid config");
+  }
   const json::object& parent_config = parent_value.get_object();
 
   BERTH_TRY(auto blob, store.content().writer());
@@ -177,6 +182,9 @@ Result<std::string> commit_container(ImageStore& store, const CommitRequest& req
   if (!req.comment.empty()) image["comment"] = req.comment;
   BERTH_TRY(auto config_digest, store.content().put(json::serialize(image)));
   BERTH_TRY(auto id, store.add_image(config_digest, top, keep, layer_blobs));
+  if (!req.image_id.empty()) {
+    BERTH_TRY(store.set_parent(id, req.image_id));
+  }
   if (ref) {
     BERTH_TRY(store.set_ref(ref->str(), id, false));
   }

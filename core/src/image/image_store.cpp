@@ -265,6 +265,18 @@ Result<std::string> ImageStore::add_image(const std::string& config_digest,
   return config_digest;
 }
 
+Result<void> ImageStore::set_parent(const std::string& id, const std::string& parent) {
+  return guard("record parent of " + id, [&] {
+    db_.with_db([&](SQLite::Database& db) {
+      SQLite::Statement q(db, "UPDATE images SET parent = ? WHERE id = ? AND parent IS NULL AND id != ?");
+      q.bind(1, parent);
+      q.bind(2, id);
+      q.bind(3, parent);
+      q.exec();
+    });
+  });
+}
+
 Result<void> ImageStore::set_ref(const std::string& name, const std::string& image_id,
                                  bool is_digest) {
   return guard("tag " + image_id + " as " + name, [&] {

@@ -83,6 +83,9 @@ struct DaemonConfig {
   DriverConfig drivers;
   std::vector<std::string> insecure_registries;  // "host:port" or CIDR; loopback always
   int max_concurrent_downloads = 3;
+  // The largest build context POST /build takes, in bytes
+  // (daemon.json "max-build-context-size").
+  std::int64_t max_build_context_size = std::int64_t{4} << 30;
   // Where container cgroups go (Docker's cgroup-parent): a path under each
   // hierarchy; a container's own --cgroup-parent wins.
   std::string cgroup_parent = "/berth";
@@ -105,6 +108,7 @@ struct ConfigLayer {
   std::optional<DriverConfig> drivers;
   std::optional<std::vector<std::string>> insecure_registries;
   std::optional<int> max_concurrent_downloads;
+  std::optional<std::int64_t> max_build_context_size;
   std::optional<std::map<std::string, RuntimeConfig>> runtimes;
   std::optional<std::string> default_runtime;
   std::optional<std::map<std::string, std::string>> log_opts;

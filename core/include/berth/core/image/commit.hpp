@@ -23,12 +23,14 @@ namespace berth::core::image {
 
 struct CommitRequest {
   std::string container_id;
-  std::string image_id;                  // the container's image
+  std::string image_id;                  // the container's image; "" = none (FROM scratch)
   boost::json::object container_config;  // the container's Config
   boost::json::value config;             // the request body's Config (null: none)
   std::vector<std::string> changes;      // Dockerfile instructions
   std::string author, comment;
   std::string repo, tag;  // tag the image as repo[:tag] when repo is given
+  // Off for builds: `config` is the whole new config, taken as it is.
+  bool merge_config = true;
 };
 
 // Writes the container's layer diff to the WriteFn it is given.

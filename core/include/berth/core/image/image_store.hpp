@@ -107,6 +107,10 @@ class ImageStore {
                                 const std::vector<std::string>& keep_blobs,
                                 const std::vector<LayerBlob>& layer_blobs);
 
+  // Records the image `id` was made from (commit, build), once: inspect's
+  // Parent, and what `images` without -a hides as intermediate.
+  Result<void> set_parent(const std::string& id, const std::string& parent);
+
   // Points `name` (a normalised full reference) at `image_id`.
   Result<void> set_ref(const std::string& name, const std::string& image_id, bool is_digest);
   Result<void> remove_ref(const std::string& name);
