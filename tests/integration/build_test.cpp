@@ -44,7 +44,7 @@ ENV APP_HOME=/app \
     MODE="two words"
 WORKDIR $APP_HOME
 COPY files/ ./
-COPY --chown=nobody:nobody single.txt /owned/
+COPY --chown=nobody:nogroup single.txt /owned/
 ADD archive.tar /unpacked/
 RUN echo "$GREETING from run in $MODE" > /app/run.txt
 SHELL ["/bin/sh", "-c"]
@@ -118,6 +118,9 @@ TEST_F(Builds, EveryInstructionMakesTheImageItShould) {
   auto out = daemon_->berth({"run", "--rm", "berth-test/every:1"});
   EXPECT_EQ(out.out, "hi from run in two words\nexec form\na from context\nb from context\nfrom the archive\n")
       << out.err;
+  // An image ENTRYPOINT cleared at run time stays cleared when it starts.
+  EXPECT_EQ(daemon_->berth({"run", "--rm", "--entrypoint", "", "berth-test/every:1", "/bin/echo", "plain"}).out,
+            "plain\n");
   auto owned = daemon_->berth({"run", "--rm", "--entrypoint", "stat", "berth-test/every:1", "-c", "%U %a",
                                "/owned/single.txt", "/app/a.txt"});
   EXPECT_EQ(owned.out, "nobody 644\nroot 644\n") << owned.err;
@@ -160,7 +163,7 @@ TEST_F(Builds, EveryInstructionMakesTheImageItShould) {
 
 TEST_F(Builds, MultiStageBuildsOnlyWhatTheTargetNeeds) {
   const std::string dir = context("multi", {{"Dockerfile", R"(FROM berth-test/busybox:latest AS builder
-RUN echo built > /out.txt
+RUN echo built > /out.txt && echo the builder stage says hi
 FROM berth-test/busybox:latest AS broken
 RUN echo this stage must not run && exit 3
 FROM scratch AS final
@@ -172,6 +175,7 @@ RUN echo tools > /tools.txt
 )"}});
   auto b = build({"-t", "berth-test/multi:final", "--target", "final", dir});
   ASSERT_EQ(b.exit_code, 0) << b.out << b.err << daemon_->log();
+  EXPECT_TRUE(contains(b.out, "\nthe builder stage says hi\n")) << b.out;
   EXPECT_FALSE(contains(b.out, "this stage must not run")) << b.out;
   EXPECT_FALSE(contains(b.out, "tools")) << b.out;
   EXPECT_EQ(daemon_->berth({"run", "--rm", "berth-test/multi:final"}).out, "built\n");
@@ -274,7 +278,7 @@ TEST_F(Builds, OversizedContextIsRefused) {
   // A daemon that takes contexts up to 64 KiB.
   TempDir root("build-small");
   write_file(root / "daemon.json", R"({"max-build-context-size": 65536})");
-  Daemon small(Daemon::Options{.args = {"--storage-driver", "vfs", "--config-file", root / "daemon.json"}});
+  Daemon small(Daemon::Options{.args = {"--storage-driver", "vfs"}, .root = root.path()});
   ASSERT_TRUE(small.started()) << small.log();
   const std::string dir = context("big", {{"Dockerfile", "FROM scratch\nCOPY big /big\n"}});
   write_file(dir + "/big", std::string(200000, 'x'));

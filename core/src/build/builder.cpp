@@ -610,7 +610,10 @@ Result<void> Build::step(const Instruction& in, State& st) {
 }
 
 // Runs a container of the current image until it exits, relaying its
-// output; removes it as the request says.
+// output. With rm (the default) the container goes whether the command
+// succeeded or not: unlike Docker, which keeps a failed step's container
+// unless forcerm is set, a failed build leaves nothing behind. rm=false
+// keeps it for inspection.
 Result<void> Build::run_command(const Instruction& in, State& st, const std::string& key) {
   const auto cmd = command_of(in, st.shell);
   std::string args_prefix;
@@ -643,19 +646,19 @@ Result<void> Build::run_command(const Instruction& in, State& st, const std::str
   BERTH_TRY(auto created, s_.containers.create(body, ""));
   const std::string cid = created.first;
   say(" ---> Running in " + cid.substr(0, 12) + "\n");
-  auto finish = [&](bool failed) {
-    if (r_.force_remove || (r_.remove && !failed)) {
+  auto finish = [&]() {
+    if (r_.force_remove || r_.remove) {
       (void)s_.containers.remove(cid, true, true);
       say("Removing intermediate container " + cid.substr(0, 12) + "\n");
     }
   };
   auto expected = s_.containers.expect_attach(cid);
   if (!expected) {
-    finish(true);
+    finish();
     return std::move(expected).error();
   }
   if (auto r = s_.containers.start(cid); !r) {
-    finish(true);
+    finish();
     return std::move(r).error();
   }
   if (auto stream = s_.containers.attach(cid, false, true, true, true)) {
@@ -668,11 +671,11 @@ Result<void> Build::run_command(const Instruction& in, State& st, const std::str
   }
   auto state = s_.containers.wait(cid, container::WaitCondition::not_running, [] { return false; });
   if (!state) {
-    finish(true);
+    finish();
     return std::move(state).error();
   }
   if (state.value().exit_code != 0) {
-    finish(true);
+    finish();
     return make_error(Errc::invalid_argument,
                       "The command '" + joined +
                           "' returned a non-zero code: " + std::to_string(state.value().exit_code));
@@ -681,7 +684,7 @@ Result<void> Build::run_command(const Instruction& in, State& st, const std::str
   auto id = commit_diff(st, created_by, config, [&](const image::WriteFn& write) {
     return s_.containers.layer_diff(cid, write);
   });
-  finish(!id);
+  finish();
   if (!id) return std::move(id).error();
   remember(st.image_id, key, id.value());
   st.image_id = id.value();
@@ -694,10 +697,14 @@ Result<std::vector<std::string>> match_sources(const std::string& root,
                                                const std::vector<std::string>& patterns) {
   std::vector<std::string> out;
   for (const auto& raw : patterns) {
+    // Docker's classic builder refuses a source that climbs out of the
+    // context rather than clamping it to the root.
+    if (const auto rel = fs::path(raw).lexically_normal().generic_string();
+        rel == ".." || rel.starts_with("../")) {
+      return invalid("COPY failed: forbidden path outside the build context: " + raw + " ()");
+    }
     std::string pattern = fs::path("/" + raw).lexically_normal().generic_string();
     if (pattern.size() > 1 && pattern.back() == '/') pattern.pop_back();
-    if (pattern.starts_with("/.."))
-      return invalid("forbidden path outside the build context: " + raw);
     pattern = pattern == "/" ? "" : pattern.substr(1);
     if (pattern.find_first_of("*?[") == std::string::npos) {
       std::error_code ec;

@@ -710,17 +710,14 @@ Result<void> ContainerManager::start_locked(Entry& e) {
     if (auto r = give_to_root(*path); !r) return fail(std::move(r).error());
   }
 
-  auto image_info = images_.get(c.image_id);
+  // The stored config was merged with the image's at create; merging it
+  // again would bring back an image Entrypoint that `--entrypoint ""`
+  // cleared (Docker too starts the stored Path and Args).
   SpecInput in;
   in.id = c.id;
   in.name = c.name;
   in.config = cfg;
   in.host_config = hc;
-  if (image_info) {
-    json::error_code jec;
-    auto ic = json::parse(image_info.value().config, jec);
-    if (!jec && ic.is_object()) in.image_config = object_at(ic.get_object(), "config");
-  }
   in.rootfs = rootfs;
   in.hostname_path = hostname_path;
   in.hosts_path = hosts_path;
