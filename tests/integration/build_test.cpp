@@ -15,23 +15,14 @@
 #include <sstream>
 #include <thread>
 
-#include "container_fixture.hpp"
+#include "build_fixture.hpp"
+#include "registry.hpp"
 
 namespace berth::testing {
 namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::size_t count(const std::string& haystack, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
-  return n;
-}
 
 constexpr const char* kEveryInstruction = R"(# syntax=docker/dockerfile:1
 ARG BASE=berth-test/busybox:latest
@@ -60,25 +51,8 @@ ENTRYPOINT ["/bin/sh", "-c"]
 CMD ["cat /app/run.txt /app/exec.txt /app/a.txt /app/sub/b.txt /unpacked/packed.txt"]
 )";
 
-class Builds : public ContainerFixture<> {
+class Builds : public BuildFixture {
  protected:
-  void TearDown() override {
-    if (daemon_ && daemon_->started()) {
-      remove_all_containers(*daemon_);
-      EXPECT_EQ(daemon_->berth({"ps", "-aq"}).out, "") << "a build left a container";
-    }
-  }
-
-  // The context directory `ctx` under the work dir, with `files`.
-  std::string context(const std::string& name, const std::map<std::string, std::string>& files) {
-    const std::string dir = work_ / name;
-    for (const auto& [path, content] : files) {
-      fs::create_directories(fs::path(dir + "/" + path).parent_path());
-      write_file(dir + "/" + path, content);
-    }
-    return dir;
-  }
-
   // A build through the docker 20.10 CLI with the classic builder.
   CommandResult docker_build(const std::string& client, std::vector<std::string> args) {
     args.insert(args.begin(), {client, "-H", daemon_->host(), "build"});
@@ -235,6 +209,114 @@ COPY two.txt /two.txt
   EXPECT_EQ(count(after.out, "Using cache"), 0u) << after.out;
 }
 
+TEST_F(Builds, ImagePruneDropsTheCacheOfReplacedBuilds) {
+  const std::string dir = context("prune", {{"Dockerfile", R"(FROM berth-test/busybox:latest
+COPY f.txt /f
+RUN cat /f > /g
+)"},
+                                             {"f.txt", "one\n"}});
+  ASSERT_EQ(build({"-t", "berth-test/prune:1", dir}).exit_code, 0);
+  write_file(dir + "/f.txt", "two\n");
+  ASSERT_EQ(build({"-t", "berth-test/prune:1", dir}).exit_code, 0);
+  // The first build's image lost its tag: prune removes it and the steps
+  // under it that nothing else is built on.
+  auto prune = daemon_->berth({"image", "prune", "-f"});
+  EXPECT_EQ(prune.exit_code, 0) << prune.err;
+  EXPECT_EQ(count(prune.out, "deleted: sha256:"), 2u) << prune.out;
+  auto tagged = build({"-t", "berth-test/prune:1", dir});
+  EXPECT_EQ(count(tagged.out, "Using cache"), 2u) << tagged.out;
+  write_file(dir + "/f.txt", "one\n");
+  auto pruned = build({"-t", "berth-test/prune:2", dir});
+  EXPECT_EQ(pruned.exit_code, 0) << pruned.err;
+  EXPECT_EQ(count(pruned.out, "Using cache"), 0u) << pruned.out;
+}
+
+TEST_F(Builds, CacheFromUsesTheStepsOfAnImageBuiltElsewhere) {
+  const std::string dir = context("cachefrom", {{"Dockerfile", R"(FROM berth-test/busybox:latest
+RUN echo one > /one
+ENV STAGE=copy
+COPY f.txt /f.txt
+RUN cat /f.txt > /g
+)"},
+                                                 {"f.txt", "f\n"}});
+  auto first = build({"-t", "berth-test/cachefrom:1", dir});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  const std::string id = daemon_->berth({"image", "inspect", "-f", "{{.Id}}", "berth-test/cachefrom:1"}).out;
+  // As on another machine: the image arrives by load, with no build cache
+  // and no intermediate images.
+  ASSERT_EQ(daemon_->berth({"save", "-o", work_ / "cachefrom.tar", "berth-test/cachefrom:1"}).exit_code, 0);
+  ASSERT_EQ(daemon_->berth({"rmi", "berth-test/cachefrom:1"}).exit_code, 0);
+  ASSERT_EQ(daemon_->api("POST", "/build/prune").status, 200);
+  auto load = daemon_->berth({"load", "-i", work_ / "cachefrom.tar"});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+
+  auto from = build({"--cache-from", "berth-test/cachefrom:1", "-t", "berth-test/cachefrom:2", dir});
+  ASSERT_EQ(from.exit_code, 0) << from.out << from.err;
+  EXPECT_EQ(count(from.out, "Using cache"), 4u) << from.out;
+  EXPECT_EQ(daemon_->berth({"image", "inspect", "-f", "{{.Id}}", "berth-test/cachefrom:2"}).out, id);
+
+  // A changed file: the steps before it still come from the source image.
+  write_file(dir + "/f.txt", "changed\n");
+  ASSERT_EQ(daemon_->api("POST", "/build/prune").status, 200);
+  auto changed = build({"--cache-from", "berth-test/cachefrom:1", "-t", "berth-test/cachefrom:3", dir});
+  ASSERT_EQ(changed.exit_code, 0) << changed.out << changed.err;
+  EXPECT_EQ(count(changed.out, "Using cache"), 2u) << changed.out;
+  EXPECT_EQ(daemon_->berth({"run", "--rm", "berth-test/cachefrom:3", "cat", "/one", "/g"}).out, "one\nchanged\n");
+
+  // A source that is not here is a warning, not an error.
+  auto missing = build({"--cache-from", "berth-test/nosuch:1", dir});
+  EXPECT_EQ(missing.exit_code, 0) << missing.out << missing.err;
+}
+
+TEST_F(Builds, BaseImagesArePulledAndPullForcesIt) {
+  LocalRegistry registry;
+  const std::string base = registry.host() + "/berth-test/busybox:base";
+  ASSERT_EQ(daemon_->berth({"tag", "berth-test/busybox:latest", base}).exit_code, 0);
+  auto push = daemon_->berth({"push", base});
+  ASSERT_EQ(push.exit_code, 0) << push.out << push.err;
+  ASSERT_EQ(daemon_->berth({"rmi", base}).exit_code, 0);
+  const std::string dir = context("pull", {{"Dockerfile", "FROM " + base + "\nRUN echo pulled > /p\n"}});
+  // Missing here: pulled, with the pull's progress in the build's output.
+  auto missing = build({"-t", "berth-test/pulled:1", dir});
+  ASSERT_EQ(missing.exit_code, 0) << missing.out << missing.err;
+  EXPECT_TRUE(contains(missing.out, "Pulling from " + registry.host() + "/berth-test/busybox")) << missing.out;
+  EXPECT_EQ(daemon_->berth({"run", "--rm", "berth-test/pulled:1", "cat", "/p"}).out, "pulled\n");
+  // Present: used as it is, unless --pull asks for the registry's.
+  auto present = build({"-t", "berth-test/pulled:1", dir});
+  EXPECT_FALSE(contains(present.out, "Pulling from")) << present.out;
+  auto pull = build({"--pull", "-t", "berth-test/pulled:1", dir});
+  EXPECT_EQ(pull.exit_code, 0) << pull.out << pull.err;
+  EXPECT_TRUE(contains(pull.out, "Pulling from " + registry.host() + "/berth-test/busybox")) << pull.out;
+  EXPECT_TRUE(contains(pull.out, "Using cache")) << "the same base: the step is still cached\n" << pull.out;
+}
+
+TEST_F(Builds, RunStepsUseTheNetworkModeAsked) {
+  const std::string dir = context("netmode", {{"Dockerfile", R"(FROM berth-test/busybox:latest
+RUN cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d ' ' | sort > /interfaces
+)"}});
+  auto none = build({"--network", "none", "-t", "berth-test/net:none", dir});
+  ASSERT_EQ(none.exit_code, 0) << none.out << none.err;
+  EXPECT_EQ(daemon_->berth({"run", "--rm", "berth-test/net:none", "cat", "/interfaces"}).out, "lo\n");
+  auto host = build({"--network", "host", "--no-cache", "-t", "berth-test/net:host", dir});
+  ASSERT_EQ(host.exit_code, 0) << host.out << host.err;
+  auto seen = run({"sh", "-c", "cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d ' ' | sort"});
+  EXPECT_EQ(daemon_->berth({"run", "--rm", "berth-test/net:host", "cat", "/interfaces"}).out, seen.out);
+}
+
+TEST_F(Builds, GzipContextsAndKeptContainersThroughTheApi) {
+  const std::string dir = context("gzip", {{"Dockerfile", "FROM berth-test/busybox:latest\nRUN echo gz > /gz\n"}});
+  auto tar = run({"tar", "-C", dir, "-czf", work_ / "ctx.tar.gz", "Dockerfile"});
+  ASSERT_EQ(tar.exit_code, 0) << tar.err;
+  // rm=0 keeps the step's container, as Docker does.
+  auto a = daemon_->api("POST", "/build?t=berth-test%2Fgzip%3A1&rm=0", read_file(work_ / "ctx.tar.gz"),
+                        "application/x-tar");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_TRUE(contains(a.body, "\"aux\":{\"ID\":\"sha256:")) << a.body;
+  EXPECT_FALSE(contains(a.body, "\"error\"")) << a.body;
+  EXPECT_EQ(daemon_->berth({"run", "--rm", "berth-test/gzip:1", "cat", "/gz"}).out, "gz\n");
+  EXPECT_EQ(count(daemon_->berth({"ps", "-aq"}).out, "\n"), 1u);
+}
+
 TEST_F(Builds, BadInputIsAClearErrorAndLeavesNoContainer) {
   struct Case {
     std::string dockerfile, expected;
@@ -258,6 +340,10 @@ TEST_F(Builds, BadInputIsAClearErrorAndLeavesNoContainer) {
     const std::string dir = context("bad" + std::to_string(i++), files);
     auto b = build({dir});
     EXPECT_NE(b.exit_code, 0) << c.dockerfile;
+    // The docker CLI exits with a failed RUN's code (errorDetail.code).
+    if (contains(c.dockerfile, "exit 7")) {
+      EXPECT_EQ(b.exit_code, 7) << b.out << b.err;
+    }
     EXPECT_TRUE(contains(b.err + b.out, c.expected)) << c.dockerfile << "\n" << b.out << b.err;
   }
   EXPECT_EQ(daemon_->berth({"ps", "-aq"}).out, "");
@@ -272,6 +358,11 @@ TEST_F(Builds, BadInputIsAClearErrorAndLeavesNoContainer) {
   auto a = daemon_->api("POST", "/build", read_file(work_ / "evil.tar"), "application/x-tar");
   EXPECT_TRUE(contains(a.body, "error")) << a.body;
   EXPECT_TRUE(fs::is_empty(outside.path()));
+  // Another platform cannot be built here.
+  auto platform = daemon_->api("POST", "/build?platform=windows%2Farm64", read_file(work_ / "evil.tar"),
+                               "application/x-tar");
+  EXPECT_EQ(platform.status, 400) << platform.body;
+  EXPECT_TRUE(contains(platform.body, "platform windows/arm64 is not supported")) << platform.body;
 }
 
 TEST_F(Builds, OversizedContextIsRefused) {

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <ostream>
 
+#include "berth/core/host_info.hpp"
 #include "berth/core/log.hpp"
 
 namespace berth::core::api {
@@ -57,6 +58,14 @@ Result<build::BuildRequest> build_request(const Request& req) {
   r.quiet = req.query_bool("q");
   if (const std::string* t = req.query_value("target")) r.target = *t;
   if (const std::string* n = req.query_value("networkmode")) r.network_mode = *n;
+  // One platform: this host's. Docker's classic builder refuses others the
+  // same way (it cannot run their RUN steps).
+  if (const std::string* p = req.query_value("platform"); p != nullptr && !p->empty()) {
+    const std::string host = "linux/" + read_host_info().go_arch;
+    if (*p != "linux" && *p != host && !p->starts_with(host + "/")) {
+      return make_error(Errc::invalid_argument, "platform " + *p + " is not supported: this daemon builds for " + host);
+    }
+  }
   if (const std::string* remote = req.query_value("remote"); remote != nullptr && !remote->empty()) {
     return make_error(Errc::unsupported, "remote build contexts are not supported: send the context as the body");
   }
@@ -85,11 +94,7 @@ void add_build_routes(Router& router, const build::BuildServices& services) {
       message(out, m);
       return static_cast<bool>(out) && !w.client_gone();
     });
-    if (!id) {
-      logger("build")->info("build failed: {}", id.error().message);
-      message(out, json::object{{"errorDetail", json::object{{"message", id.error().message}}},
-                                {"error", id.error().message}});
-    }
+    if (!id) logger("build")->info("build failed: {}", id.error().message);
   });
 
   router.add("POST", "/build/prune", [&services](Request&, ResponseWriter& w) {

@@ -23,6 +23,7 @@
 #include "berth/core/container/archive.hpp"
 #include "berth/core/container/exec_user.hpp"
 #include "berth/core/fs_copy.hpp"
+#include "berth/core/go_format.hpp"
 #include "berth/core/image/commit.hpp"
 #include "berth/core/image/digest.hpp"
 #include "berth/core/image/reference.hpp"
@@ -155,6 +156,8 @@ class Build {
 
   Result<std::string> run(const image::ReadFn& context);
   const std::string& dir() const { return dir_; }
+  // The exit code of the RUN step that failed the build, or 0.
+  int failed_exit_code() const { return failed_exit_code_; }
 
  private:
   bool say(const std::string& text) {
@@ -170,8 +173,14 @@ class Build {
   Result<void> onbuild_triggers(State& st);
   Result<std::string> resolve_image(const std::string& name);
   Env env_for(const State& st) const;
-  // Cache
-  std::optional<std::string> cached(const std::string& parent, const std::string& key);
+  // Cache: a recorded step, else a step of a --cache-from image. `config`
+  // is the config the step leaves, for an image restored from a source.
+  std::optional<std::string> cached(const std::string& parent, const std::string& key,
+                                    const std::string& created_by, const json::object& config);
+  void load_cache_sources();
+  Result<std::optional<std::string>> from_cache_sources(const std::string& parent,
+                                                        const std::string& created_by,
+                                                        const json::object& config);
   void remember(const std::string& parent, const std::string& key, const std::string& image_id);
   // Commits
   Result<std::string> commit_config(State& st, const std::string& created_by, json::object config);
@@ -190,6 +199,13 @@ class Build {
   std::map<std::string, std::string> meta_args_;     // ARGs before the first FROM
   std::map<std::string, std::string> stage_images_;  // name or index -> image
   std::set<std::string> used_args_;
+  // --cache-from images still in the running, with their parsed configs.
+  struct CacheSource {
+    image::ImageInfo info;
+    json::object image;
+  };
+  std::vector<CacheSource> sources_;
+  int failed_exit_code_ = 0;
 };
 
 Result<void> Build::unpack(const image::ReadFn& context) {
@@ -223,13 +239,13 @@ Result<void> Build::apply_dockerignore() {
   if (!in) return ok();
   std::string text((std::istreambuf_iterator<char>(in)), {});
   BERTH_TRY(auto matcher, IgnoreMatcher::parse(text));
-  // Excluded files go (never the Dockerfile or .dockerignore themselves);
-  // an excluded directory is walked when an exception may match below it.
+  // Excluded files go, the Dockerfile (already read) and .dockerignore too
+  // when listed, as Docker's daemon does (the docker CLI lists a Dockerfile
+  // it sends from stdin); an excluded directory is walked when an exception may match below it.
   std::vector<fs::path> doomed;
   for (auto it = fs::recursive_directory_iterator(context_, fs::directory_options::none);
        it != fs::recursive_directory_iterator(); ++it) {
     const std::string rel = fs::relative(it->path(), context_).generic_string();
-    if (rel == ".dockerignore" || rel == r_.dockerfile) continue;
     const bool dir = it->is_directory() && !it->is_symlink();
     if (!matcher.excluded(rel)) continue;
     if (dir && matcher.may_include_below(rel)) continue;
@@ -280,7 +296,9 @@ Env Build::env_for(const State& st) const {
   return env;
 }
 
-std::optional<std::string> Build::cached(const std::string& parent, const std::string& key) {
+std::optional<std::string> Build::cached(const std::string& parent, const std::string& key,
+                                         const std::string& created_by,
+                                         const json::object& config) {
   if (r_.no_cache) return std::nullopt;
   auto id = guard("read build cache", [&] {
     return s_.db.with_db([&](SQLite::Database& db) {
@@ -290,9 +308,128 @@ std::optional<std::string> Build::cached(const std::string& parent, const std::s
       return q.executeStep() ? q.getColumn(0).getString() : std::string();
     });
   });
-  if (!id || id.value().empty()) return std::nullopt;
-  if (!s_.images.get(id.value())) return std::nullopt;  // removed since
-  return id.value();
+  if (id && !id.value().empty() && s_.images.get(id.value())) return id.value();
+  auto restored = from_cache_sources(parent, created_by, config);
+  if (!restored) {
+    say("[Warning] --cache-from: " + restored.error().message + "\n");
+    sources_.clear();
+    return std::nullopt;
+  }
+  if (!restored.value()) return std::nullopt;
+  remember(parent, key, *restored.value());
+  return restored.value();
+}
+
+// The images named by --cache-from that are here (Docker's classic builder
+// does not pull them either).
+void Build::load_cache_sources() {
+  if (r_.no_cache) return;
+  for (const auto& name : r_.cache_from) {
+    auto id = s_.images.resolve(name);
+    auto info = id ? s_.images.get(id.value()) : Result<image::ImageInfo>(id.error());
+    json::error_code ec;
+    json::value v = info ? json::parse(info.value().config, ec) : json::value();
+    if (!info || ec || !v.is_object()) {
+      say("[Warning] --cache-from: image " + name + " is not available\n");
+      continue;
+    }
+    sources_.push_back({std::move(info).value(), std::move(v).as_object()});
+  }
+}
+
+const json::array& member_array(const json::object& o, std::string_view key) {
+  static const json::array kNone;
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_array() ? v->get_array() : kNone;
+}
+const json::array& diff_ids_of(const json::object& image) {
+  static const json::object kNone;
+  const auto* r = image.if_contains("rootfs");
+  return member_array(r != nullptr && r->is_object() ? r->get_object() : kNone, "diff_ids");
+}
+
+// Docker's classic cache-from (daemon/images/cache.go): a source image whose
+// history and layers start with the parent's and whose next history entry
+// was made by this step is a hit. At its last entry the source itself is
+// the step's image; below it, an image of the parent plus that entry (and
+// its layer) is recorded. A miss ends the use of the sources, since no later
+// step can line up with them again.
+Result<std::optional<std::string>> Build::from_cache_sources(const std::string& parent,
+                                                             const std::string& created_by,
+                                                             const json::object& config) {
+  if (sources_.empty()) return std::optional<std::string>();
+  image::ImageInfo parent_info;
+  json::object parent_image;
+  if (!parent.empty()) {
+    BERTH_TRY(parent_info, s_.images.get(parent));
+    json::error_code ec;
+    auto v = json::parse(parent_info.config, ec);
+    if (ec || !v.is_object()) return make_error(Errc::internal, "image " + parent + " has no valid config");
+    parent_image = std::move(v).as_object();
+  }
+  const json::array& history = member_array(parent_image, "history");
+  const json::array& diff_ids = diff_ids_of(parent_image);
+  // Once one source matched, only it can match later steps.
+  auto keep_only = [this](std::size_t i) {
+    CacheSource kept = std::move(sources_[i]);
+    sources_.clear();
+    sources_.push_back(std::move(kept));
+  };
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    const CacheSource& src = sources_[i];
+    const json::array& sh = member_array(src.image, "history");
+    const json::array& sd = diff_ids_of(src.image);
+    if (sh.size() <= history.size() || sd.size() < diff_ids.size()) continue;
+    if (!std::equal(history.begin(), history.end(), sh.begin()) ||
+        !std::equal(diff_ids.begin(), diff_ids.end(), sd.begin()))
+      continue;
+    const json::value& entry = sh[history.size()];
+    const auto* by = entry.is_object() ? entry.get_object().if_contains("created_by") : nullptr;
+    if (by == nullptr || !by->is_string() || by->get_string() != created_by) continue;
+    // The entry's layer, when it has one, is the source's next layer.
+    const auto* empty = entry.get_object().if_contains("empty_layer");
+    const bool has_layer = empty == nullptr || !empty->is_bool() || !empty->get_bool();
+    if (has_layer && (sd.size() == diff_ids.size() || src.info.layers.size() <= diff_ids.size())) continue;
+    if (sh.size() == history.size() + 1) {
+      const std::string id = src.info.id;
+      keep_only(i);
+      if (!parent.empty()) {
+        BERTH_TRY(s_.images.set_parent(id, parent));
+      }
+      return std::optional<std::string>(id);
+    }
+    json::array new_diff_ids = diff_ids;
+    std::string top = parent_info.top_layer;
+    std::vector<std::string> keep;
+    std::vector<image::LayerBlob> blobs;
+    if (has_layer) {
+      const image::LayerInfo& layer = src.info.layers[diff_ids.size()];
+      new_diff_ids.push_back(sd[diff_ids.size()]);
+      top = layer.chain_id;
+      blobs = s_.images.layer_blobs(layer.diff_id);
+      for (const auto& b : blobs) keep.push_back(b.digest);
+    }
+    json::array new_history = history;
+    new_history.push_back(entry);
+    json::object image{
+        {"architecture", src.image.contains("architecture") ? src.image.at("architecture") : json::value("amd64")},
+        {"os", src.image.contains("os") ? src.image.at("os") : json::value("linux")},
+        {"created", entry.get_object().contains("created") ? entry.get_object().at("created") : json::value("")},
+        {"config", config},
+        {"container_config", json::object{{"Cmd", json::array{json::value(created_by)}}}},
+        {"rootfs", json::object{{"type", "layers"}, {"diff_ids", std::move(new_diff_ids)}}},
+        {"history", std::move(new_history)},
+    };
+    keep_only(i);
+    BERTH_TRY(auto digest, s_.images.content().put(json::serialize(image)));
+    BERTH_TRY(auto id, s_.images.add_image(digest, top, keep, blobs));
+    if (!parent.empty()) {
+      BERTH_TRY(s_.images.set_parent(id, parent));
+    }
+    return std::optional<std::string>(id);
+  }
+  sources_.clear();
+  return std::optional<std::string>();
 }
 
 void Build::remember(const std::string& parent, const std::string& key,
@@ -474,7 +611,8 @@ Result<void> Build::step(const Instruction& in, State& st) {
     if (kw == "ENTRYPOINT" && !in.json && in.rest.empty()) config["Entrypoint"] = nullptr;
     // An ENTRYPOINT resets a CMD inherited from the base, as Docker does.
     if (kw == "ENTRYPOINT" && !st.config.contains("Cmd")) config.erase("Cmd");
-    text = kw + " " + json::serialize(config.at(kw == "CMD" ? "Cmd" : "Entrypoint"));
+    // Docker's history text: fmt.Sprintf("CMD %q", cmd).
+    text = kw + " " + go_quote_list(strings_of(config.if_contains(kw == "CMD" ? "Cmd" : "Entrypoint")));
   } else if (kw == "EXPOSE") {
     BERTH_TRY(auto ports, expand_words(in.rest, env, esc));
     if (ports.empty()) return invalid("EXPOSE requires at least one argument");
@@ -513,7 +651,7 @@ Result<void> Build::step(const Instruction& in, State& st) {
       volumes[v] = json::object{};
     }
     config["Volumes"] = std::move(volumes);
-    text = "VOLUME " + json::serialize(strings(vols));
+    text = "VOLUME " + go_list(vols);
   } else if (kw == "USER") {
     BERTH_TRY(auto user, expand_word(in.rest, env, esc));
     if (user.empty()) return invalid("USER requires exactly one argument");
@@ -539,7 +677,7 @@ Result<void> Build::step(const Instruction& in, State& st) {
       return invalid("SHELL requires the arguments to be in JSON form");
     st.shell = in.json_args;
     config["Shell"] = strings(in.json_args);
-    text = "SHELL " + json::serialize(config.at("Shell"));
+    text = "SHELL " + go_list(strings_of(config.if_contains("Shell")));
   } else if (kw == "ONBUILD") {
     const auto space = in.rest.find_first_of(" \t");
     const std::string trigger =
@@ -596,7 +734,7 @@ Result<void> Build::step(const Instruction& in, State& st) {
   }
 
   const std::string created_by = "/bin/sh -c #(nop)  " + text;
-  if (auto hit = cached(st.image_id, created_by)) {
+  if (auto hit = cached(st.image_id, created_by, created_by, config)) {
     say(" ---> Using cache\n");
     st.image_id = *hit;
     st.config = std::move(config);
@@ -625,7 +763,7 @@ Result<void> Build::run_command(const Instruction& in, State& st, const std::str
   std::string joined;
   for (const auto& c : cmd) joined += (joined.empty() ? "" : " ") + c;
   const std::string created_by = args_prefix + joined;
-  if (auto hit = cached(st.image_id, key)) {
+  if (auto hit = cached(st.image_id, key, created_by, st.config)) {
     say(" ---> Using cache\n");
     st.image_id = *hit;
     return ok();
@@ -675,6 +813,7 @@ Result<void> Build::run_command(const Instruction& in, State& st, const std::str
     return std::move(state).error();
   }
   if (state.value().exit_code != 0) {
+    failed_exit_code_ = state.value().exit_code;
     finish();
     return make_error(Errc::invalid_argument,
                       "The command '" + joined +
@@ -936,7 +1075,7 @@ Result<void> Build::copy(const Instruction& in, State& st, bool add) {
                      (chown.empty() ? "" : "--chown=" + chown + " ") + "dir:" + checksum + " in " +
                      dest;
   const std::string created_by = "/bin/sh -c #(nop) " + text;
-  if (auto hit = cached(st.image_id, created_by)) {
+  if (auto hit = cached(st.image_id, created_by, created_by, st.config)) {
     say(" ---> Using cache\n");
     st.image_id = *hit;
     return ok();
@@ -1052,6 +1191,7 @@ Result<std::string> Build::run(const image::ReadFn& context) {
   std::string text((std::istreambuf_iterator<char>(in)), {});
   BERTH_TRY(apply_dockerignore());
   BERTH_TRY(dockerfile_, parse_dockerfile(text));
+  load_cache_sources();
   for (const auto& w : dockerfile_.warnings) say("[WARNING]: " + w + "\n");
   BERTH_TRY(auto all, stages(dockerfile_));
 
@@ -1148,6 +1288,13 @@ Result<std::string> run_build(const BuildServices& services, const BuildRequest&
   // The unpacked context goes whatever happened.
   std::error_code ec;
   if (!b.dir().empty()) fs::remove_all(b.dir(), ec);
+  if (!id) {
+    // Docker's error message; its code is the failed RUN's exit code, which
+    // the docker CLI exits with.
+    json::object detail{{"message", id.error().message}};
+    if (b.failed_exit_code() != 0) detail["code"] = b.failed_exit_code();
+    emit(json::object{{"errorDetail", std::move(detail)}, {"error", id.error().message}});
+  }
   return id;
 }
 

@@ -1,6 +1,7 @@
 #include <utility>
 
 #include "berth/core/build/dockerfile.hpp"
+#include "berth/core/go_format.hpp"
 
 namespace berth::core::build {
 
@@ -23,15 +24,6 @@ Error invalid(std::string message) {
 }
 Error missing_brace() { return invalid("syntax error: missing '}'"); }
 
-// Go's %q for the plain strings Docker quotes in its messages.
-std::string go_quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '"';
-}
 
 // The words of an expansion: unquoted blanks split them, quoted text and
 // escaped characters never do, and text from a variable splits like
@@ -286,7 +278,7 @@ Result<std::vector<std::pair<std::string, std::optional<std::string>>>> split_ke
       continue;
     }
     if (eq == std::string::npos) {
-      return invalid("Syntax error - can't find = in " + go_quoted(word) +
+      return invalid("Syntax error - can't find = in " + go_quote(word) +
                      ". Must be of the form: name=value");
     }
     if (eq == 0) return invalid(command + " names can not be blank");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "berth/core/error.hpp"
+#include "berth/core/go_format.hpp"
 
 namespace berth::core::container::detail {
 
@@ -46,9 +47,7 @@ std::string clean_path(std::string_view p);
 // Go's strings.Split: "a::b" -> {"a", "", "b"}; "" -> {""}.
 std::vector<std::string> split(std::string_view s, char sep);
 
-// Go's %q for the ASCII messages Docker formats with it: "CAP_FOO" quoted,
-// with backslash escapes.
-std::string go_quote(std::string_view s);
+using berth::core::go_quote;
 
 Error invalid(std::string message);
 

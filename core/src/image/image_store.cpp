@@ -592,13 +592,26 @@ Result<std::vector<DeleteEntry>> ImageStore::remove(std::string_view name, bool 
 Result<std::vector<DeleteEntry>> ImageStore::prune(bool all, std::int64_t& reclaimed) {
   reclaimed = 0;
   std::vector<DeleteEntry> out;
-  for (const auto& info : list()) {
-    if (!all && (!info.tags.empty() || !info.digests.empty())) continue;
-    if (in_use_ && !in_use_(info.id).empty()) continue;
-    std::lock_guard lock(mutex_);
-    BERTH_TRY(auto entries, delete_image(info.id));
-    reclaimed += info.size;
-    out.insert(out.end(), entries.begin(), entries.end());
+  // An image other images were built on (a build step's, a commit's base)
+  // stays while they do, as Docker's prune only takes heads; deleting a
+  // head can make its parent one, so passes repeat until nothing goes.
+  for (bool deleted = true; deleted;) {
+    deleted = false;
+    const auto images = list();
+    std::set<std::string> parents;
+    for (const auto& info : images) {
+      if (!info.parent.empty()) parents.insert(info.parent);
+    }
+    for (const auto& info : images) {
+      if (!all && (!info.tags.empty() || !info.digests.empty())) continue;
+      if (parents.contains(info.id)) continue;
+      if (in_use_ && !in_use_(info.id).empty()) continue;
+      std::lock_guard lock(mutex_);
+      BERTH_TRY(auto entries, delete_image(info.id));
+      reclaimed += info.size;
+      out.insert(out.end(), entries.begin(), entries.end());
+      deleted = true;
+    }
   }
   return out;
 }

@@ -57,8 +57,9 @@ struct BuildServices {
 // false: the client went away (the build stops).
 using Emit = std::function<bool(const boost::json::object& message)>;
 
-// Runs the build; returns the image ID. Errors are also what the stream's
-// "error" message says.
+// Runs the build; returns the image ID. An error is also sent as the
+// stream's last message ({"error", "errorDetail": {"message", "code"}}, the
+// code being a failed RUN's exit code).
 Result<std::string> run_build(const BuildServices& services, const BuildRequest& request,
                               const image::ReadFn& context, const Emit& emit);
 

@@ -126,7 +126,8 @@ class ImageStore {
   // (or `force`), freeing layers and blobs nothing else uses.
   Result<std::vector<DeleteEntry>> remove(std::string_view name, bool force);
 
-  // Deletes images without references (all=false: only those dangling).
+  // Deletes images without references (all=false: only those dangling),
+  // none that another image was built on; repeats while heads go.
   Result<std::vector<DeleteEntry>> prune(bool all, std::int64_t& reclaimed);
 
   // Releases `chain` and its parents while no image or child layer holds
