@@ -884,11 +884,21 @@ Result<std::string> Build::sources_checksum(const std::string& root,
   auto add = [&](const fs::path& p, const std::string& rel) -> Result<void> {
     struct stat st {};
     if (::lstat(p.c_str(), &st) != 0) return errno_error(Errc::internal, "stat " + rel, errno);
-    summary += rel + "\0" + std::to_string(st.st_mode) + "\0";
+    summary += rel + '\0' + std::to_string(st.st_mode) + '\0';
     if (S_ISREG(st.st_mode)) {
-      std::ifstream in(p, std::ios::binary);
-      std::string data((std::istreambuf_iterator<char>(in)), {});
-      summary += image::sha256_digest(data);
+      // Streamed: a context may hold files larger than memory.
+      UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+      if (!fd) return errno_error(Errc::internal, "open " + rel, errno);
+      image::Sha256 hash;
+      std::vector<char> buf(1 << 16);
+      for (;;) {
+        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error(Errc::internal, "read " + rel, errno);
+        if (n == 0) break;
+        hash.update(buf.data(), static_cast<std::size_t>(n));
+      }
+      summary += hash.finish();
     } else if (S_ISLNK(st.st_mode)) {
       std::error_code ec;
       summary += fs::read_symlink(p, ec).string();
