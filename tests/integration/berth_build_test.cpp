@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kUsingCache = " ---> Using cache";
 
-class BerthBuilds : public BuildFixture {
+class BerthBuilds : public BuildFixture<> {
  protected:
   // `berth build args...`, with `input` on stdin.
   CommandResult build(std::vector<std::string> args, const std::string& input = {}) {

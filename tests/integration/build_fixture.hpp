@@ -23,18 +23,19 @@ inline std::size_t count(const std::string& haystack, const std::string& needle)
   return n;
 }
 
-class BuildFixture : public ContainerFixture<> {
+template <typename Base = ::testing::Test>
+class BuildFixture : public ContainerFixture<Base> {
  protected:
   void TearDown() override {
-    if (daemon_ && daemon_->started()) {
-      remove_all_containers(*daemon_);
-      EXPECT_EQ(daemon_->berth({"ps", "-aq"}).out, "") << "a build left a container";
+    if (this->daemon_ && this->daemon_->started()) {
+      remove_all_containers(*this->daemon_);
+      EXPECT_EQ(this->daemon_->berth({"ps", "-aq"}).out, "") << "a build left a container";
     }
   }
 
   // The context directory `name` under the work dir, with `files`.
   std::string context(const std::string& name, const std::map<std::string, std::string>& files) {
-    const std::string dir = work_ / name;
+    const std::string dir = this->work_ / name;
     std::filesystem::create_directories(dir);
     for (const auto& [path, content] : files) {
       std::filesystem::create_directories(std::filesystem::path(dir + "/" + path).parent_path());

@@ -51,7 +51,25 @@ ENTRYPOINT ["/bin/sh", "-c"]
 CMD ["cat /app/run.txt /app/exec.txt /app/a.txt /app/sub/b.txt /unpacked/packed.txt"]
 )";
 
-class Builds : public BuildFixture {
+// Writes the context of kEveryInstruction into `dir`.
+void write_every_instruction_context(const std::string& dir) {
+  for (const auto& [path, content] : std::map<std::string, std::string>{{"Dockerfile", kEveryInstruction},
+                                                                        {"files/a.txt", "a from context\n"},
+                                                                        {"files/sub/b.txt", "b from context\n"},
+                                                                        {"single.txt", "owned\n"},
+                                                                        {"packed/packed.txt", "from the archive\n"}}) {
+    fs::create_directories(fs::path(dir + "/" + path).parent_path());
+    write_file(dir + "/" + path, content);
+  }
+  auto tar = run({"tar", "-C", dir + "/packed", "-cf", dir + "/archive.tar", "packed.txt"});
+  EXPECT_EQ(tar.exit_code, 0) << tar.err;
+  fs::remove_all(dir + "/packed");
+}
+
+constexpr const char* kEveryInstructionOutput =
+    "hi from run in two words\nexec form\na from context\nb from context\nfrom the archive\n";
+
+class Builds : public BuildFixture<> {
  protected:
   // A build through the docker 20.10 CLI with the classic builder.
   CommandResult docker_build(const std::string& client, std::vector<std::string> args) {
@@ -67,21 +85,11 @@ class Builds : public BuildFixture {
     return json::parse(r.out).as_object();
   }
 
-  std::string every_instruction_context() {
-    const std::string dir = context("every", {{"Dockerfile", kEveryInstruction},
-                                              {"files/a.txt", "a from context\n"},
-                                              {"files/sub/b.txt", "b from context\n"},
-                                              {"single.txt", "owned\n"},
-                                              {"packed/packed.txt", "from the archive\n"}});
-    auto tar = run({"tar", "-C", dir + "/packed", "-cf", dir + "/archive.tar", "packed.txt"});
-    EXPECT_EQ(tar.exit_code, 0) << tar.err;
-    fs::remove_all(dir + "/packed");
-    return dir;
-  }
 };
 
 TEST_F(Builds, EveryInstructionMakesTheImageItShould) {
-  const std::string dir = every_instruction_context();
+  const std::string dir = context("every", {});
+  write_every_instruction_context(dir);
   auto b = build({"-t", "berth-test/every:1", "--build-arg", "GREETING=hi", dir});
   ASSERT_EQ(b.exit_code, 0) << b.out << b.err << daemon_->log();
   EXPECT_TRUE(contains(b.out, "Step 1/22 : ARG BASE=berth-test/busybox:latest")) << b.out;
@@ -90,8 +98,7 @@ TEST_F(Builds, EveryInstructionMakesTheImageItShould) {
   EXPECT_TRUE(contains(b.out, " ---> Running in ")) << b.out;
 
   auto out = daemon_->berth({"run", "--rm", "berth-test/every:1"});
-  EXPECT_EQ(out.out, "hi from run in two words\nexec form\na from context\nb from context\nfrom the archive\n")
-      << out.err;
+  EXPECT_EQ(out.out, kEveryInstructionOutput) << out.err;
   // An image ENTRYPOINT cleared at run time stays cleared when it starts.
   EXPECT_EQ(daemon_->berth({"run", "--rm", "--entrypoint", "", "berth-test/every:1", "/bin/echo", "plain"}).out,
             "plain\n");
@@ -133,6 +140,48 @@ TEST_F(Builds, EveryInstructionMakesTheImageItShould) {
   EXPECT_EQ(cb.exit_code, 0) << cb.out << cb.err;
   EXPECT_TRUE(contains(cb.out, "# Executing 1 build trigger")) << cb.out;
   EXPECT_TRUE(contains(cb.out, "child\n")) << cb.out;
+}
+
+// Docker's COPY rules: a directory's contents (not the directory) go to
+// the destination; a destination ending in "/" or an existing directory
+// takes the file inside; otherwise the file is renamed; wildcards; relative
+// destinations under WORKDIR; files end up root-owned with their modes;
+// --from takes an image as well as a stage.
+TEST_F(Builds, CopyFollowsDockersDirectorySemantics) {
+  const std::string dir = context("copy", {{"Dockerfile", R"(FROM berth-test/busybox:latest
+RUN mkdir -p /existing
+COPY tree /contents
+COPY tree/ /slash
+COPY one.txt /into/
+COPY one.txt /renamed.txt
+COPY one.txt /existing
+COPY one.txt two.txt /both/
+COPY *.txt /wild/
+WORKDIR /work
+COPY run.sh rel/
+COPY --from=berth-test/busybox:latest /bin/busybox /from-image/busybox
+)"},
+                                           {"tree/top.txt", "top\n"},
+                                           {"tree/sub/deep.txt", "deep\n"},
+                                           {"one.txt", "one\n"},
+                                           {"two.txt", "two\n"},
+                                           {"run.sh", "#!/bin/sh\necho ran\n"}});
+  fs::permissions(dir + "/run.sh", fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+  ASSERT_EQ(::chown((dir + "/one.txt").c_str(), 1234, 1234), 0);
+  auto b = build({"-t", "berth-test/copy:1", dir});
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  auto find = daemon_->berth({"run", "--rm", "berth-test/copy:1", "sh", "-c",
+                              "cd / && find contents slash into renamed.txt existing both wild work from-image "
+                              "-type f | sort"});
+  EXPECT_EQ(find.out,
+            "both/one.txt\nboth/two.txt\ncontents/sub/deep.txt\ncontents/top.txt\nexisting/one.txt\n"
+            "from-image/busybox\ninto/one.txt\nrenamed.txt\nslash/sub/deep.txt\nslash/top.txt\n"
+            "wild/one.txt\nwild/two.txt\nwork/rel/run.sh\n")
+      << find.err;
+  auto stat = daemon_->berth({"run", "--rm", "berth-test/copy:1", "stat", "-c", "%u:%g %a %n", "/renamed.txt",
+                              "/work/rel/run.sh"});
+  EXPECT_EQ(stat.out, "0:0 644 /renamed.txt\n0:0 744 /work/rel/run.sh\n") << stat.err;
+  EXPECT_EQ(daemon_->berth({"run", "--rm", "berth-test/copy:1", "/work/rel/run.sh"}).out, "ran\n");
 }
 
 TEST_F(Builds, MultiStageBuildsOnlyWhatTheTargetNeeds) {
@@ -444,26 +493,43 @@ TEST_F(Builds, AddFetchesUrlsWithoutExtractingThem) {
   EXPECT_TRUE(contains(bad.err, "with status 404")) << bad.err;
 }
 
-class DockerBuilds : public ContainerFixture<::testing::TestWithParam<std::string>> {};
+class DockerBuilds : public BuildFixture<::testing::TestWithParam<std::string>> {};
 
+// Both CLIs build the Dockerfile with every instruction and a multi-stage
+// one with --target: the 20.10 CLI with DOCKER_BUILDKIT=0, the 28.x CLI both
+// so and as it is (without buildx it falls back to the classic builder).
 TEST_P(DockerBuilds, BothDockerClientsBuildAgainstBerthd) {
   if (!fs::exists(GetParam())) GTEST_SKIP() << GetParam() << " is not installed";
-  const std::string dir = work_ / "ctx";
-  fs::create_directories(dir);
-  write_file(dir + "/Dockerfile", "FROM berth-test/busybox:latest\nCOPY hello.txt /\nRUN cat /hello.txt > /copy\n"
-                                  "CMD [\"cat\", \"/copy\"]\n");
-  write_file(dir + "/hello.txt", "hello build\n");
+  const std::string every = context("every", {});
+  write_every_instruction_context(every);
+  const std::string multi = context("multi", {{"Dockerfile", R"(FROM berth-test/busybox:latest AS builder
+COPY hello.txt /
+RUN cat /hello.txt > /copy
+FROM berth-test/busybox:latest AS unused
+RUN exit 3
+FROM scratch AS final
+COPY --from=builder /copy /copy
+COPY --from=builder /bin/busybox /bin/busybox
+CMD ["/bin/busybox", "cat", "/copy"]
+)"},
+                                             {"hello.txt", "hello build\n"}});
   std::vector<std::map<std::string, std::string>> envs = {{{"DOCKER_BUILDKIT", "0"}}};
-  if (GetParam() == "/usr/local/bin/docker") envs.push_back({});  // no buildx: the classic builder
+  if (GetParam() == "/usr/local/bin/docker") envs.push_back({});
   int n = 0;
   for (auto env : envs) {
     env["DOCKER_CONFIG"] = work_.path();
     env["DOCKER_HOST"] = "";
     const std::string tag = "berth-test/docker-build:" + std::to_string(n++);
-    auto b = run({GetParam(), "-H", daemon_->host(), "build", "-t", tag, dir}, env, {}, std::chrono::seconds(180));
+    auto b = run({GetParam(), "-H", daemon_->host(), "build", "--build-arg", "GREETING=hi", "-t", tag + "-every",
+                  every},
+                 env, {}, std::chrono::seconds(180));
     ASSERT_EQ(b.exit_code, 0) << b.out << b.err << daemon_->log();
-    EXPECT_TRUE(contains(b.out, "Successfully tagged " + tag)) << b.out;
-    EXPECT_EQ(daemon_->berth({"run", "--rm", tag}).out, "hello build\n");
+    EXPECT_TRUE(contains(b.out, "Successfully tagged " + tag + "-every")) << b.out;
+    EXPECT_EQ(daemon_->berth({"run", "--rm", tag + "-every"}).out, kEveryInstructionOutput);
+    auto m = run({GetParam(), "-H", daemon_->host(), "build", "--target", "final", "-t", tag + "-multi", multi}, env,
+                 {}, std::chrono::seconds(180));
+    ASSERT_EQ(m.exit_code, 0) << m.out << m.err << daemon_->log();
+    EXPECT_EQ(daemon_->berth({"run", "--rm", tag + "-multi"}).out, "hello build\n");
   }
 }
 

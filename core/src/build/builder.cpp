@@ -1133,8 +1133,15 @@ Result<void> Build::copy(const Instruction& in, State& st, bool add) {
       std::error_code ec;
       const bool src_dir = fs::is_directory(fs::symlink_status(src_host, ec));
       // The destination: a directory to copy into, and the name there.
+      // A file goes into a destination that ends in "/" or is a directory
+      // already, and is renamed to it otherwise.
       std::string target_dir = dest, target_name;
-      if (!src_dir && !dest_is_dir) {
+      bool into = dest_is_dir;
+      if (!src_dir && !into) {
+        BERTH_TRY(auto dest_host, container::resolve_in_root(rootfs, dest));
+        into = fs::is_directory(fs::symlink_status(dest_host, ec));
+      }
+      if (!src_dir && !into) {
         const fs::path d(dest);
         target_dir = d.parent_path().generic_string();
         target_name = d.filename().generic_string();
