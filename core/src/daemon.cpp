@@ -311,7 +311,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config,
   api::add_event_routes(s->router, s->events);
   api::add_network_routes(s->router, *s->networks, *s->containers);
   api::add_volume_routes(s->router, *s->volumes);
+  // Contexts of builds a crash interrupted go: no build runs yet.
   std::error_code build_ec;
+  std::filesystem::remove_all(cfg.data_root + "/build", build_ec);
+  if (build_ec) log->warn("remove {}/build: {}", cfg.data_root, build_ec.message());
   std::filesystem::create_directories(cfg.data_root + "/build", build_ec);
   s->build = std::make_unique<build::BuildServices>(build::BuildServices{
       *s->images, *s->containers, *s->store,

@@ -417,6 +417,26 @@ TEST_F(Builds, BadInputIsAClearErrorAndLeavesNoContainer) {
   EXPECT_TRUE(contains(platform.body, "platform windows/arm64 is not supported")) << platform.body;
 }
 
+TEST_F(Builds, AKilledBuildLeavesNoContextAfterARestart) {
+  const std::string dir = context("killed", {{"Dockerfile", "FROM berth-test/busybox:latest\nCOPY big /big\n"
+                                                            "RUN touch /started && sleep 60\n"},
+                                             {"big", std::string(100000, 'x')}});
+  std::thread client([&] { (void)build({dir}); });
+  // Killed while the RUN step runs.
+  bool running = false;
+  for (int i = 0; i < 100 && !running; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    running = !daemon_->berth({"ps", "-q"}).out.empty();
+  }
+  EXPECT_TRUE(running) << "the RUN step never started";
+  EXPECT_FALSE(fs::is_empty(daemon_->data_root() + "/build"));
+  daemon_->stop(SIGKILL);
+  client.join();
+  start_daemon();
+  ASSERT_TRUE(daemon_->started()) << daemon_->log();
+  EXPECT_TRUE(fs::is_empty(daemon_->data_root() + "/build")) << "the unpacked context stays behind";
+}
+
 TEST_F(Builds, OversizedContextIsRefused) {
   // A daemon that takes contexts up to 64 KiB.
   TempDir root("build-small");
