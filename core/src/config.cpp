@@ -3,9 +3,10 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
+
+#include "berth/core/name_rules.hpp"
 
 namespace berth::core {
 namespace json = boost::json;
@@ -35,15 +36,10 @@ Result<std::vector<std::string>> get_strings(const json::value& v, std::string_v
   return out;
 }
 
-const std::regex& driver_name_pattern() {
-  static const std::regex pattern("(storage|net|volume|log)/[a-z0-9][a-z0-9-]*");
-  return pattern;
-}
-
 Result<std::vector<std::string>> get_driver_names(const json::value& v, std::string_view key) {
   BERTH_TRY(auto names, get_strings(v, key));
   for (const auto& name : names) {
-    if (!std::regex_match(name, driver_name_pattern())) {
+    if (!is_driver_name(name)) {
       return invalid("\"" + std::string(key) + "\": \"" + name +
                      "\" is not a driver name (want <storage|net|volume|log>/<id>)");
     }
@@ -87,7 +83,7 @@ Result<DriverConfig> get_drivers(const json::value& v) {
       if (!value.is_object()) return invalid("\"drivers.options\" must be an object");
       for (const auto& [name, opts] : value.get_object()) {
         std::string full = "drivers.options." + std::string(name);
-        if (!std::regex_match(name.begin(), name.end(), driver_name_pattern())) {
+        if (!is_driver_name(name)) {
           return invalid("\"" + full + "\" does not name a driver (want <storage|net|volume|log>/<id>)");
         }
         if (!opts.is_object()) return invalid("\"" + full + "\" must be an object");

@@ -2,6 +2,7 @@
 
 #include "berth/core/driver_call.hpp"
 #include "berth/core/log.hpp"
+#include "berth/core/name_rules.hpp"
 
 #include <boost/dll/shared_library.hpp>
 
@@ -10,7 +11,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
-#include <regex>
 
 namespace berth::core {
 
@@ -212,18 +212,23 @@ void PluginHost::load_directory(const std::string& dir) {
 }
 
 void PluginHost::load_library(const std::string& path) {
-  static const std::regex name_pattern("libberth-(storage|net|volume|log)-([a-z0-9][a-z0-9-]*)\\.so");
   DriverRecord record;
   record.source = path;
-  std::string file = fs::path(path).filename().string();
-  std::smatch m;
-  if (!std::regex_match(file, m, name_pattern)) {
+  const std::string file = fs::path(path).filename().string();
+  // libberth-<kind>-<id>.so: the kind is the word before the first '-'
+  // after the prefix (ids may contain '-', kinds do not).
+  std::string_view stem = file;
+  const bool shaped = stem.starts_with("libberth-") && stem.ends_with(".so");
+  if (shaped) stem = stem.substr(9, stem.size() - 9 - 3);
+  const auto dash = stem.find('-');
+  if (!shaped || dash == std::string_view::npos ||
+      !is_driver_name(std::string(stem.substr(0, dash)) + "/" + std::string(stem.substr(dash + 1)))) {
     record.id = file;
     return refuse(std::move(record),
                   "file name is not libberth-<storage|net|volume|log>-<id>.so");
   }
-  record.word = m[1].str();
-  record.id = m[2].str();
+  record.word = std::string(stem.substr(0, dash));
+  record.id = std::string(stem.substr(dash + 1));
   if (is_disabled(record.name())) {
     logger("plugins")->info("driver {} is disabled by the configuration", record.name());
     record.state = DriverState::disabled;
@@ -296,8 +301,7 @@ void PluginHost::admit(const berth_plugin* d, DriverRecord record) {
     return refuse(std::move(record),
                   "unknown driver kind \"" + std::string(d->kind ? d->kind : "") + "\"");
   }
-  static const std::regex id_pattern("[a-z0-9][a-z0-9-]*");
-  if (d->id == nullptr || !std::regex_match(d->id, id_pattern)) {
+  if (d->id == nullptr || !is_driver_id(d->id)) {
     return refuse(std::move(record), "driver id is missing or not [a-z0-9][a-z0-9-]*");
   }
   record.kind = d->kind;

@@ -241,7 +241,8 @@ Result<void> Build::apply_dockerignore() {
   BERTH_TRY(auto matcher, IgnoreMatcher::parse(text));
   // Excluded files go, the Dockerfile (already read) and .dockerignore too
   // when listed, as Docker's daemon does (the docker CLI lists a Dockerfile
-  // it sends from stdin); an excluded directory is walked when an exception may match below it.
+  // it sends from stdin); an excluded directory is walked when an exception
+  // may match below it.
   std::vector<fs::path> doomed;
   for (auto it = fs::recursive_directory_iterator(context_, fs::directory_options::none);
        it != fs::recursive_directory_iterator(); ++it) {

@@ -24,7 +24,6 @@ Error invalid(std::string message) {
 }
 Error missing_brace() { return invalid("syntax error: missing '}'"); }
 
-
 // The words of an expansion: unquoted blanks split them, quoted text and
 // escaped characters never do, and text from a variable splits like
 // unquoted text.

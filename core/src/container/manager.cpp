@@ -9,6 +9,7 @@
 #include "berth/core/mount.hpp"
 #include "berth/core/random_id.hpp"
 #include "berth/core/time_format.hpp"
+#include "berth/core/name_rules.hpp"
 #include "berth/runtime/cgroups.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -21,7 +22,6 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <thread>
 
 namespace berth::core::container {
@@ -423,8 +423,7 @@ Result<std::pair<std::string, std::vector<std::string>>> ContainerManager::creat
         if (attempt > 10) return make_error(Errc::internal, "could not generate a container name");
       }
     } else {
-      static const std::regex valid("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
-      if (!std::regex_match(name, valid)) {
+      if (!is_object_name(name.starts_with('/') ? name.substr(1) : name, 2)) {
         return make_error(Errc::invalid_argument,
                           "Invalid container name (" + name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
       }
@@ -1172,9 +1171,8 @@ Result<void> ContainerManager::remove(const std::string& name, bool force, bool 
 
 Result<void> ContainerManager::rename(const std::string& name, const std::string& new_name_in) {
   BERTH_TRY(auto e, find(name));
-  static const std::regex valid("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
   if (new_name_in.empty()) return make_error(Errc::invalid_argument, "Neither old nor new names may be empty");
-  if (!std::regex_match(new_name_in, valid)) {
+  if (!is_object_name(new_name_in.starts_with('/') ? new_name_in.substr(1) : new_name_in, 2)) {
     return make_error(Errc::invalid_argument,
                       "Invalid container name (" + new_name_in + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
   }

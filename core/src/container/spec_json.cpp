@@ -2,7 +2,6 @@
 
 #include <boost/json/array.hpp>
 #include <cmath>
-#include <cstdio>
 
 namespace berth::core::container::detail {
 namespace json = boost::json;
@@ -133,6 +132,5 @@ std::string clean_path(std::string_view p) {
   for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "/" : "") + parts[i];
   return out.empty() ? "." : out;
 }
-
 
 }  // namespace berth::core::container::detail

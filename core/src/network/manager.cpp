@@ -4,6 +4,7 @@
 #include "berth/core/network/dns.hpp"
 #include "berth/core/random_id.hpp"
 #include "berth/core/time_format.hpp"
+#include "berth/core/name_rules.hpp"
 
 #include <berth/sdk/net/netlink.hpp>
 #include <berth/sdk/net/netns.hpp>
@@ -17,7 +18,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 namespace berth::core::network {
@@ -517,8 +517,7 @@ void NetworkManager::shutdown(bool containers_running) {
 Result<Network> NetworkManager::create(const json::object& req) {
   std::string name = str_at(req, "Name");
   if (name.empty()) return invalid("network name cannot be empty");  // Docker: "Name" is required
-  static const std::regex valid("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$");
-  if (!std::regex_match(name, valid)) {
+  if (!is_object_name(name, 1)) {
     return invalid("invalid network name \"" + name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
   }
   std::string driver = str_at(req, "Driver");

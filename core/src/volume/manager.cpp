@@ -7,13 +7,13 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include <boost/json.hpp>
-#include <regex>
 #include <utility>
 
 #include "berth/core/driver_call.hpp"
 #include "berth/core/log.hpp"
 #include "berth/core/random_id.hpp"
 #include "berth/core/time_format.hpp"
+#include "berth/core/name_rules.hpp"
 
 namespace berth::core::volume {
 namespace json = boost::json;
@@ -282,8 +282,7 @@ Result<Volume> VolumeManager::create(const VolumeRequest& request) {
   BERTH_TRY(check_string_map(request.options, "DriverOpts"));
   BERTH_TRY(check_string_map(request.labels, "Labels"));
   if (driver_name == "local") {
-    static const std::regex valid("^[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
-    if (!std::regex_match(name, valid)) {
+    if (!is_object_name(name, 2)) {
       return make_error(Errc::invalid_argument,
                         "create " + name + ": \"" + name +
                             "\" includes invalid characters for a local volume name, only "
