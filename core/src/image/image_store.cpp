@@ -594,23 +594,35 @@ Result<std::vector<DeleteEntry>> ImageStore::prune(bool all, std::int64_t& recla
   std::vector<DeleteEntry> out;
   // An image other images were built on (a build step's, a commit's base)
   // stays while they do, as Docker's prune only takes heads; deleting a
-  // head can make its parent one, so passes repeat until nothing goes.
-  for (bool deleted = true; deleted;) {
-    deleted = false;
-    const auto images = list();
-    std::set<std::string> parents;
-    for (const auto& info : images) {
-      if (!info.parent.empty()) parents.insert(info.parent);
-    }
-    for (const auto& info : images) {
-      if (!all && (!info.tags.empty() || !info.digests.empty())) continue;
-      if (parents.contains(info.id)) continue;
-      if (in_use_ && !in_use_(info.id).empty()) continue;
+  // head can make its parent one, so the walk goes on up the chain. The
+  // images are read once.
+  std::map<std::string, ImageInfo> images;
+  std::map<std::string, int> children;
+  for (auto& info : list()) {
+    if (!info.parent.empty()) ++children[info.parent];
+    images.emplace(info.id, std::move(info));
+  }
+  auto prunable = [&](const ImageInfo& info) {
+    if (!all && (!info.tags.empty() || !info.digests.empty())) return false;
+    if (children[info.id] > 0) return false;
+    return !in_use_ || in_use_(info.id).empty();
+  };
+  std::vector<std::string> heads;
+  for (const auto& [id, info] : images) {
+    if (prunable(info)) heads.push_back(id);
+  }
+  while (!heads.empty()) {
+    const ImageInfo& info = images.at(heads.back());
+    heads.pop_back();
+    {
       std::lock_guard lock(mutex_);
       BERTH_TRY(auto entries, delete_image(info.id));
-      reclaimed += info.size;
       out.insert(out.end(), entries.begin(), entries.end());
-      deleted = true;
+    }
+    reclaimed += info.size;
+    auto parent = images.find(info.parent);
+    if (parent != images.end() && --children[parent->first] == 0 && prunable(parent->second)) {
+      heads.push_back(parent->first);
     }
   }
   return out;
