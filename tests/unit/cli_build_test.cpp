@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include "cli_fake_daemon.hpp"
+#include "cli_run.hpp"
 #include "command.hpp"
 #include "tar_writer.hpp"
 
@@ -31,16 +32,11 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using test_support::FakeDaemon;
+using test_support::Outcome;
 using test_support::request_body;
 using test_support::request_line;
 using test_support::respond;
 using test_support::write_all;
-
-// What a `berth ...` command line did.
-struct Outcome {
-  std::string out, err, error;
-  int code = 0;
-};
 
 // Runs `berth <args>` with `build` and the `builder` commands against
 // `host`, `input` as stdin.
@@ -51,36 +47,7 @@ Outcome berth(const std::string& host, const std::vector<std::string>& args,
   ctx.globals.host = host;
   configure_build(*app.add_subcommand("build", "Build an image from a Dockerfile"), ctx);
   add_builder_commands(app, ctx);
-  std::istringstream in(input);
-  std::ostringstream out, err;
-  struct Redirect {
-    std::streambuf* in;
-    std::streambuf* out;
-    std::streambuf* err;
-    ~Redirect() {
-      std::cin.rdbuf(in);
-      std::cout.rdbuf(out);
-      std::cerr.rdbuf(err);
-    }
-  } redirect{std::cin.rdbuf(in.rdbuf()), std::cout.rdbuf(out.rdbuf()),
-             std::cerr.rdbuf(err.rdbuf())};
-  std::vector<const char*> argv{"berth"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  Outcome o;
-  try {
-    app.parse(pflag_args(app, static_cast<int>(argv.size()), argv.data()));
-  } catch (const CliError& e) {
-    o.error = e.what();
-    o.code = e.exit_code();
-  } catch (const CLI::ParseError& e) {
-    o.error = e.what();
-    o.code = 125;
-  }
-  std::cout.flush();
-  std::cerr.flush();
-  o.out = out.str();
-  o.err = err.str();
-  return o;
+  return test_support::run_cli(app, args, input);
 }
 
 // A fresh directory, removed with the test; BERTH_CONFIG points into it so

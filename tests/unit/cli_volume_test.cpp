@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli_fake_daemon.hpp"
+#include "cli_run.hpp"
 #include "command.hpp"
 #include "container_opts.hpp"
 #include "volume.hpp"
@@ -21,6 +22,7 @@ namespace {
 
 namespace json = boost::json;
 using test_support::FakeDaemon;
+using test_support::Outcome;
 using test_support::request_body;
 using test_support::request_line;
 using test_support::respond;
@@ -34,13 +36,6 @@ std::string message_of(const std::function<void()>& f) {
   return "<no error>";
 }
 
-// What a `berth volume ...` command line did: its stdout, the message and
-// exit code it failed with (empty and 0 when it succeeded).
-struct Outcome {
-  std::string out, error;
-  int code = 0;
-};
-
 // Runs `berth <args>` with the volume commands against `host`, `input` as
 // stdin (the prompt's answer).
 Outcome berth(const std::string& host, const std::vector<std::string>& args,
@@ -49,31 +44,7 @@ Outcome berth(const std::string& host, const std::vector<std::string>& args,
   Context ctx;
   ctx.globals.host = host;
   add_volume_commands(app, ctx);
-  std::istringstream in(input);
-  std::ostringstream out;
-  struct Redirect {
-    std::streambuf* in;
-    std::streambuf* out;
-    ~Redirect() {
-      std::cin.rdbuf(in);
-      std::cout.rdbuf(out);
-    }
-  } redirect{std::cin.rdbuf(in.rdbuf()), std::cout.rdbuf(out.rdbuf())};
-  std::vector<const char*> argv{"berth"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  Outcome o;
-  try {
-    app.parse(pflag_args(app, static_cast<int>(argv.size()), argv.data()));
-  } catch (const CliError& e) {
-    o.error = e.what();
-    o.code = e.exit_code();
-  } catch (const CLI::ParseError& e) {
-    o.error = e.what();
-    o.code = 125;
-  }
-  std::cout.flush();
-  o.out = out.str();
-  return o;
+  return test_support::run_cli(app, args, input);
 }
 
 // The create body `berth run` sends for `args` (flags, then IMAGE).
