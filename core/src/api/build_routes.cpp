@@ -3,8 +3,8 @@
 #include <boost/json.hpp>
 #include <ostream>
 
-#include "berth/core/host_info.hpp"
 #include "berth/core/log.hpp"
+#include "berth/core/registry/types.hpp"
 
 namespace berth::core::api {
 namespace json = boost::json;
@@ -61,9 +61,11 @@ Result<build::BuildRequest> build_request(const Request& req) {
   // One platform: this host's. Docker's classic builder refuses others the
   // same way (it cannot run their RUN steps).
   if (const std::string* p = req.query_value("platform"); p != nullptr && !p->empty()) {
-    const std::string host = "linux/" + read_host_info().go_arch;
-    if (*p != "linux" && *p != host && !p->starts_with(host + "/")) {
-      return make_error(Errc::invalid_argument, "platform " + *p + " is not supported: this daemon builds for " + host);
+    BERTH_TRY(auto wanted, registry::parse_platform(*p));
+    const registry::Platform host = registry::host_platform();
+    if (registry::normalize_platform(wanted) != registry::normalize_platform(host)) {
+      return make_error(Errc::invalid_argument,
+                        "platform " + *p + " is not supported: this daemon builds for " + host.str());
     }
   }
   if (const std::string* remote = req.query_value("remote"); remote != nullptr && !remote->empty()) {
