@@ -135,6 +135,7 @@ Result<std::int64_t> parse_duration(const std::string& text, const std::string& 
 
 // One stage of the Dockerfile.
 struct Stage {
+  std::string base;                       // FROM's image or stage, build args expanded
   std::string name;                       // "as" name, lower case ("" none)
   std::vector<const Instruction*> steps;  // FROM first
   int index = 0;
@@ -168,7 +169,7 @@ class Build {
   Result<void> apply_dockerignore();
   Result<std::vector<Stage>> stages(const Dockerfile& df);
   Result<void> run_stage(const Stage& stage, State& st, int& step, int total);
-  Result<void> from(const Instruction& in, State& st);
+  Result<void> from(const Stage& stage, State& st);
   Result<void> step(const Instruction& in, State& st);
   Result<void> onbuild_triggers(State& st);
   Result<std::string> resolve_image(const std::string& name);
@@ -268,7 +269,11 @@ Result<std::vector<Stage>> Build::stages(const Dockerfile& df) {
       st.index = static_cast<int>(out.size());
       BERTH_TRY(auto words,
                 expand_words(in.rest, Env(meta_args_.begin(), meta_args_.end()), df.escape));
-      if (words.size() == 3 && lower(words[1]) == "as") st.name = lower(words[2]);
+      if (words.size() != 1 && !(words.size() == 3 && lower(words[1]) == "as")) {
+        return invalid("FROM requires either one or three arguments");
+      }
+      st.base = words[0];
+      if (words.size() == 3) st.name = lower(words[2]);
       st.steps.push_back(&in);
       out.push_back(std::move(st));
       continue;
@@ -489,13 +494,8 @@ Result<std::string> Build::resolve_image(const std::string& name) {
   return pulled;
 }
 
-Result<void> Build::from(const Instruction& in, State& st) {
-  BERTH_TRY(auto words,
-            expand_words(in.rest, Env(meta_args_.begin(), meta_args_.end()), dockerfile_.escape));
-  if (words.size() != 1 && !(words.size() == 3 && lower(words[1]) == "as")) {
-    return invalid("FROM requires either one or three arguments");
-  }
-  const std::string base = words[0];
+Result<void> Build::from(const Stage& stage, State& st) {
+  const std::string& base = stage.base;
   st = State{};
   if (base == "scratch") return ok();
   if (auto it = stage_images_.find(lower(base)); it != stage_images_.end()) {
@@ -539,7 +539,7 @@ Result<void> Build::run_stage(const Stage& stage, State& st, int& n, int total) 
       return make_error(Errc::unavailable, "the client went away");
     }
     if (in->keyword == "FROM") {
-      BERTH_TRY(from(*in, st));
+      BERTH_TRY(from(stage, st));
     } else {
       BERTH_TRY(step(*in, st));
     }
@@ -1223,14 +1223,12 @@ Result<std::string> Build::run(const image::ReadFn& context) {
     last = static_cast<std::size_t>(it - all.begin());
   }
   std::set<std::size_t> needed{last};
-  const Env meta(meta_args_.begin(), meta_args_.end());
   for (std::size_t i = last + 1; i-- > 0;) {
     if (!needed.contains(i)) continue;
     for (const Instruction* ins : all[i].steps) {
       std::optional<std::string> ref;
       if (ins->keyword == "FROM") {
-        BERTH_TRY(auto words, expand_words(ins->rest, meta, dockerfile_.escape));
-        if (!words.empty()) ref = words[0];
+        ref = all[i].base;
       } else if (auto f = ins->flag("from")) {
         ref = *f;
       }
